@@ -1,0 +1,39 @@
+# Two commands: `make report` (regenerate the three notebooks) and `make test` (unit tests + nbval).
+# Each creates .venv and installs the pinned requirements on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= cpu
+DATA ?=
+SEED ?= 0
+PUBLISH ?= 0
+
+NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: install report test test-unit check-data clean
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+
+## make report [DATA=path/or.zip] [PROFILE=smoke|cpu|full] [SEED=0] [PUBLISH=1]
+report: install
+	$(PY) -m hwlib.runner --profile $(PROFILE) --seed $(SEED) $(if $(DATA),--data "$(DATA)") $(if $(filter 1,$(PUBLISH)),--publish)
+
+## unit tests of hwlib (real-data tests run when ../shared/data exists) and nbval over the notebooks (smoke profile)
+test: install
+	HWLIB_PROFILE=smoke HWLIB_PROGRESS=line $(PY) -m pytest tests notebooks $(NBVAL) -p no:cacheprovider
+
+test-unit: install
+	HWLIB_PROGRESS=line $(PY) -m pytest tests -p no:cacheprovider
+
+## make check-data DATA=path/or.zip: validate a dataset (every image decoded)
+check-data: install
+	$(PY) -m hwlib.data check "$(DATA)"
+
+clean:
+	rm -rf runs data/cache

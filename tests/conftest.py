@@ -1,0 +1,52 @@
+"""Shared fixtures: small real-format datasets written to tmp folders, and the shared real data."""
+from __future__ import annotations
+
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hwlib.paths import REPO_ROOT
+
+SHARED_DATA = Path(os.environ.get("HWLIB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+def write_image(path: Path, *, seed: int, mode: str = "RGB", size: tuple[int, int] = (40, 30), fmt: str = "JPEG") -> None:
+    rng = np.random.default_rng(seed)
+    arr = rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)
+    img = Image.fromarray(arr, "RGB")
+    if mode != "RGB":
+        img = img.convert(mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, fmt)
+
+
+def make_list_dataset(root: Path, *, classes: int = 3, per_split: dict | None = None, newline: str = "\n",
+                      val_name: str = "val.txt") -> Path:
+    """A dataset in the course's list layout with random JPEGs."""
+    per_split = per_split or {"train": 4, "val": 2, "test": 2}
+    for split, n in per_split.items():
+        lines = []
+        for label in range(classes):
+            for i in range(n):
+                rel = f"images/c{label}/{split}_{i}.JPEG"
+                write_image(root / rel, seed=zlib.crc32(rel.encode()))
+                lines.append(f"{rel} {label}")
+        name = val_name if split == "val" else f"{split}.txt"
+        (root / name).write_text(newline.join(lines) + newline, newline="")
+    return root
+
+
+@pytest.fixture
+def list_dataset(tmp_path: Path) -> Path:
+    return make_list_dataset(tmp_path / "ds")
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not present at {SHARED_DATA} (a fresh clone has no ../shared/data)")
+    return SHARED_DATA

@@ -1,0 +1,55 @@
+import pytest
+import torch
+from torch import nn
+
+from hwlib.data import COMBOS, channel_indices
+from hwlib.models import cnn3, dense4, flex_cnn, resnet34_baseline
+
+
+def n_params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
+
+
+def test_dense4_is_the_reports_model():
+    m = dense4(num_classes=50)
+    assert n_params(m) == 5_375_538
+    assert sum(isinstance(x, nn.Conv2d) for x in m.modules()) == 4
+    assert m(torch.randn(2, 3, 64, 64)).shape == (2, 50)
+
+
+def test_resnet34_heads():
+    assert n_params(resnet34_baseline(num_classes=50, head="seed")) == 21_847_722
+    assert n_params(resnet34_baseline(num_classes=50, head="plain")) == 21_310_322
+    with pytest.raises(ValueError):
+        resnet34_baseline(head="other")
+
+
+def test_flex_cnn_seed_matches_report_question1_cnn():
+    m = flex_cnn(num_classes=50, image_size=128, mode="seed")
+    keys = {k for k in m.state_dict()}
+    assert keys == {"flex_layer.extract_conv.weight", "flex_layer.extract_conv.bias", "flex_layer.feature2kernel.weight",
+                    "flex_layer.feature2kernel.bias", "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
+                    "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}
+    assert m.fc1.in_features == 32 * 14 * 14  # the report's 6272
+    assert m(torch.randn(2, 3, 128, 128)).shape == (2, 50)
+
+
+@pytest.mark.parametrize("combo", COMBOS)
+@pytest.mark.parametrize("size", [32, 37, 53])
+def test_flex_cnn_every_combination_and_odd_sizes(combo, size):
+    torch.manual_seed(0)
+    m = flex_cnn(num_classes=7, image_size=32)
+    x = torch.rand(2, 3, size, size)[:, channel_indices(combo)]
+    assert m(x).shape == (2, 7)
+
+
+def test_cnn3_fixed_channels():
+    assert cnn3(num_classes=5, image_size=32)(torch.rand(2, 3, 40, 40)).shape == (2, 5)
+    assert cnn3(num_classes=5, image_size=32, in_channels=1)(torch.rand(2, 1, 32, 32)).shape == (2, 5)
+    with pytest.raises(RuntimeError):
+        cnn3(num_classes=5, image_size=32)(torch.rand(2, 2, 32, 32))
+
+
+def test_too_small_image_is_a_clear_error():
+    with pytest.raises(ValueError, match="too small"):
+        flex_cnn(image_size=16)

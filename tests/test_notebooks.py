@@ -1,0 +1,26 @@
+"""The notebooks as documents: clean, parameterised, and free of library code."""
+import ast
+import copy
+
+import nbformat
+import pytest
+
+from hwlib.paths import REPO_ROOT
+from hwlib.runner import NOTEBOOKS, clean_notebook
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_is_clean_and_parameterised(name):
+    nb = nbformat.read(REPO_ROOT / "notebooks" / name, as_version=4)
+    assert clean_notebook(copy.deepcopy(nb)) == nb, "run the runner (make report PUBLISH=1) to clean it"
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    names = {t.id for node in ast.walk(ast.parse(tagged[0].source)) if isinstance(node, ast.Assign) for t in node.targets}
+    assert {"PROFILE", "DATA", "SEED", "OUTPUT_DIR"} <= names
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            tree = ast.parse(cell.source)
+            assert not [n for n in ast.walk(tree) if isinstance(n, (ast.ClassDef, ast.FunctionDef))], \
+                f"{name}: notebooks import, configure, call and plot; code belongs in hwlib"
+            if cell.outputs:
+                assert cell.execution_count is not None  # nbval: 'Unrun reference cell has outputs'
