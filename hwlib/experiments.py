@@ -39,31 +39,34 @@ class RunResult:
 
 def train_and_test(name: str, build: Callable[[], nn.Module], data: LoadedData, *, config: TrainConfig, batch_size: int,
                    seed: int, run_dir: Path | None, combo: str = "RGB", zero_fill: bool = False,
-                   flip: bool = False) -> tuple[nn.Module, RunResult]:
+                   flip: bool = False, crop_pad: int = 0, with_channels: bool = False) -> tuple[nn.Module, RunResult]:
     """Seed, build, fit (best epoch by validation accuracy), then evaluate on the test split.
 
     combo="random" trains on a random channel subset per batch; validation and test then use RGB.
+    with_channels passes the channel identities to the model (FlexConv with a channel table).
     """
     seed_everything(seed)
     model = build()
     eval_combo = "RGB" if combo == "random" else combo
-    train = BatchLoader(data.splits["train"], batch_size=batch_size, shuffle=True, seed=seed, combo=combo,
-                        zero_fill=zero_fill, flip=flip)
-    val = BatchLoader(data.splits["val"], batch_size=EVAL_BATCH, combo=eval_combo, zero_fill=zero_fill)
+    view = {"zero_fill": zero_fill, "with_channels": with_channels}
+    train = BatchLoader(data.splits["train"], batch_size=batch_size, shuffle=True, seed=seed, combo=combo, flip=flip,
+                        crop_pad=crop_pad, **view)
+    val = BatchLoader(data.splits["val"], batch_size=EVAL_BATCH, combo=eval_combo, **view)
     t0 = time.perf_counter()
     history = fit(model, train, val, config=config, run_dir=run_dir / name if run_dir else None, name=name)
-    test = evaluate(model, BatchLoader(data.splits[data.eval_split], batch_size=EVAL_BATCH, combo=eval_combo,
-                                       zero_fill=zero_fill), num_classes=data.num_classes)
+    test = evaluate(model, BatchLoader(data.splits[data.eval_split], batch_size=EVAL_BATCH, combo=eval_combo, **view),
+                    num_classes=data.num_classes)
     return model, RunResult(name, history, history_best(history)["epoch"], test, data.eval_split, time.perf_counter() - t0)
 
 
 def accuracy_by_combo(model: nn.Module, split: SplitTensors, *, zero_fill: bool, combos: tuple[str, ...] = COMBOS,
-                      device: torch.device | None = None) -> dict[str, float]:
+                      with_channels: bool = False, device: torch.device | None = None) -> dict[str, float]:
     """Accuracy on each channel combination: the present channels only (zero_fill=False) or
-    zero-filled to 3 channels (zero_fill=True)."""
+    zero-filled to 3 channels (zero_fill=True); with_channels also tells the model which they are."""
     device = device or pick_device()
     out = {}
     for combo in combos:
-        y, p, _ = predict(model, BatchLoader(split, batch_size=EVAL_BATCH, combo=combo, zero_fill=zero_fill), device=device)
+        loader = BatchLoader(split, batch_size=EVAL_BATCH, combo=combo, zero_fill=zero_fill, with_channels=with_channels)
+        y, p, _ = predict(model, loader, device=device)
         out[combo] = float((y == p).mean())
     return out

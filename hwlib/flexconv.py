@@ -43,10 +43,15 @@ class FlexConv2d(nn.Module):
             seed mode, ignored by pooled mode.
         grid: pooled mode: side of the grid each channel's features are pooled to.
         features: pooled mode: feature maps ``F_c`` the 1-channel extractor makes per channel.
+        channel_ids: pooled mode: size of the channel-identity table (3 for R, G, B; more for other
+            sensors); 0 makes the layer blind to which channels it is given. With a table, a learned
+            ``embed_dim``-vector per channel identity joins that channel's features at the input of
+            ``feature2kernel``, so the generator can also learn a fixed kernel per known channel.
     """
 
     def __init__(self, out_channels: int, kernel_size: int = 3, *, mode: str = "pooled",
-                 in_size: tuple[int, int] | None = None, grid: int = 8, features: int = 4):
+                 in_size: tuple[int, int] | None = None, grid: int = 8, features: int = 4, channel_ids: int = 0,
+                 embed_dim: int = 8):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"FlexConv2d mode must be one of {MODES}, got {mode!r}")
@@ -62,15 +67,21 @@ class FlexConv2d(nn.Module):
             self.feature2kernel = nn.Linear(self.in_size[0] * self.in_size[1], kk_out)
             self.pool: nn.Module = nn.Identity()
             self.register_parameter("bias", None)
+            if channel_ids:
+                raise ValueError("channel identity (channel_ids) is a pooled-mode option; seed mode is the report's layer as is")
+            self.channel_embed = None
         else:
             self.in_size, self.grid, self.features = None, grid, features
             self.extract_conv = nn.Conv2d(1, features, kernel_size=3, stride=1, padding="same")
             self.pool = nn.AdaptiveAvgPool2d(grid)
-            self.feature2kernel = nn.Linear(features * grid * grid, kk_out)
+            self.channel_embed = nn.Embedding(channel_ids, embed_dim) if channel_ids else None
+            self.feature2kernel = nn.Linear(features * grid * grid + (embed_dim if channel_ids else 0), kk_out)
             self.bias = nn.Parameter(torch.zeros(out_channels))
 
     def extra_repr(self) -> str:
         size = f", in_size={self.in_size}" if self.in_size else f", grid={self.grid}, features={self.features}"
+        if self.channel_embed is not None:
+            size += f", channel_ids={self.channel_embed.num_embeddings}"
         return f"out_channels={self.out_channels}, kernel_size={self.kernel_size}, mode={self.mode!r}{size}"
 
     def _check_input(self, x: torch.Tensor) -> None:
@@ -82,13 +93,29 @@ class FlexConv2d(nn.Module):
             raise ValueError(f"FlexConv2d(mode='seed') was built for {self.in_size[0]}x{self.in_size[1]} input "
                              f"(its Linear has H*W inputs), got {x.shape[-2]}x{x.shape[-1]}; use mode='pooled' for any size")
 
-    def generate_kernels(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) -> per-sample kernels (B, out, C, k, k)."""
+    def _identity(self, channels, c: int, device: torch.device) -> torch.Tensor:
+        """(C, embed_dim) embeddings of the given channel indices (default 0..C-1)."""
+        ids = torch.arange(c, device=device) if channels is None else torch.as_tensor(channels, device=device).long()
+        n = self.channel_embed.num_embeddings
+        if ids.shape != (c,):
+            raise ValueError(f"FlexConv2d got {c} channels but {tuple(ids.shape)} channel indices")
+        if int(ids.max()) >= n or int(ids.min()) < 0:
+            raise ValueError(f"FlexConv2d's channel-identity table knows {n} channels (0..{n - 1}); "
+                             f"got channel indices {ids.tolist()}" + ("" if channels is not None else
+                                                                      f" (the default for {c} input channels)"))
+        return self.channel_embed(ids)
+
+    def generate_kernels(self, x: torch.Tensor, channels=None) -> torch.Tensor:
+        """(B, C, H, W) -> per-sample kernels (B, out, C, k, k). `channels`: the identity (index in
+        the channel table) of each of the C inputs, e.g. [0, 2] for R and B; default 0..C-1."""
         self._check_input(x)
         b, c, h, w = x.shape
         k, out = self.kernel_size, self.out_channels
         f = F.relu(self.extract_conv(x.reshape(b * c, 1, h, w)))  # (B*C, F_c, H, W)
         f = self.pool(f).flatten(1)  # (B*C, H*W) seed | (B*C, F_c*grid*grid) pooled
+        if self.channel_embed is not None:
+            e = self._identity(channels, c, x.device)  # (C, d)
+            f = torch.cat([f, e.repeat(b, 1)], dim=1)  # (B*C, F + d); row b*C + c gets e[c]
         kern = self.feature2kernel(f)  # (B*C, out*k*k)
         if self.mode == "seed":
             kern = F.relu(kern)
@@ -98,18 +125,18 @@ class FlexConv2d(nn.Module):
         return kern
 
     @torch.no_grad()
-    def trace(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def trace(self, x: torch.Tensor, channels=None) -> dict[str, torch.Tensor]:
         """Intermediate tensors of one sample (1, C, H, W), for the data-flow figure:
         features (C, F_c, H, W), pooled (C, F_c, g, g) or None, kernels (out, C, k, k), output (out, H, W)."""
         self._check_input(x)
         b, c, h, w = x.shape
         feats = F.relu(self.extract_conv(x.reshape(b * c, 1, h, w)))
         pooled = None if self.mode == "seed" else self.pool(feats)
-        return {"input": x[0], "features": feats, "pooled": pooled, "kernels": self.generate_kernels(x)[0],
-                "output": self(x)[0]}
+        return {"input": x[0], "features": feats, "pooled": pooled, "kernels": self.generate_kernels(x, channels)[0],
+                "output": self(x, channels)[0]}
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        kern = self.generate_kernels(x)  # (B, out, C, k, k)
+    def forward(self, x: torch.Tensor, channels=None) -> torch.Tensor:
+        kern = self.generate_kernels(x, channels)  # (B, out, C, k, k)
         b, c, h, w = x.shape
         y = F.conv2d(x.reshape(1, b * c, h, w), kern.reshape(b * self.out_channels, c, self.kernel_size, self.kernel_size),
                      bias=None if self.bias is None else self.bias.repeat(b), padding="same", groups=b)  # (1, B*out, H, W)

@@ -19,6 +19,17 @@ from torchvision.models import resnet34
 from .flexconv import FlexConv2d
 
 
+def check_images(x: torch.Tensor, *, who: str, channels: int | None) -> None:
+    """Fail fast, with a message, on input a model cannot take (instead of a shape error deep inside)."""
+    if x.dim() != 4:
+        raise ValueError(f"{who} expects a 4-D (B, C, H, W) batch, got shape {tuple(x.shape)}")
+    if x.shape[1] < 1:
+        raise ValueError(f"{who} needs at least one input channel, got shape {tuple(x.shape)}")
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(f"{who} was built for {channels} input channels, got {x.shape[1]}; give it all {channels} "
+                         "(absent ones zero-filled: select_channels(..., zero_fill=True)) or use flex_cnn")
+
+
 def small_cnn_map_size(image_size: int) -> int:
     """Side of the last map of flex_cnn / cnn3: three (2x2 max-pool) with two valid 3x3 convs between."""
     s = image_size // 2
@@ -51,8 +62,14 @@ class SmallCNN(nn.Module):
         self.fc1 = nn.Linear(32 * s * s, 128)
         self.fc2 = nn.Linear(128, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(F.relu(getattr(self, self.first_name)(x)))  # (B, 16, S/2, S/2)
+    def forward(self, x: torch.Tensor, channels=None) -> torch.Tensor:
+        """x: (B, C, H, W); channels: for a FlexConv first layer, the identity of each input channel
+        (e.g. [0, 2] for R and B), default 0..C-1."""
+        first = getattr(self, self.first_name)
+        check_images(x, who=type(self).__name__ + f"({self.first_name})",
+                     channels=first.in_channels if isinstance(first, nn.Conv2d) else None)
+        x = first(x, channels) if isinstance(first, FlexConv2d) else first(x)
+        x = self.pool(F.relu(x))  # (B, 16, S/2, S/2)
         x = self.pool(F.relu(self.conv1(x)))  # (B, 32, ., .)
         x = self.pool(F.relu(self.conv2(x)))  # (B, 32, s', s')
         x = self.head_pool(x).flatten(1)  # (B, 32*s*s)
@@ -60,12 +77,12 @@ class SmallCNN(nn.Module):
 
 
 def flex_cnn(*, num_classes: int = 50, image_size: int = 128, mode: str = "pooled", out_channels: int = 16,
-             grid: int = 8, features: int = 4) -> SmallCNN:
+             grid: int = 8, features: int = 4, channel_ids: int = 0) -> SmallCNN:
     """The report's FlexConv network. ``mode="seed"`` with image_size=128 is its Question1_CNN
     exactly (state_dict keys included) and takes only image_size inputs; ``mode="pooled"`` takes any
-    channel count and any size >= 22 px."""
+    channel count and any size >= 22 px; ``channel_ids=3`` adds the R, G, B identity table."""
     layer = FlexConv2d(out_channels, 3, mode=mode, in_size=(image_size, image_size) if mode == "seed" else None,
-                       grid=grid, features=features)
+                       grid=grid, features=features, channel_ids=channel_ids)
     return SmallCNN(layer, first_name="flex_layer", first_out=out_channels, num_classes=num_classes,
                     image_size=image_size, adaptive_head=mode == "pooled")
 
@@ -112,11 +129,12 @@ class Dense4(nn.Module):
     :class:`Bottleneck` each with a :class:`Transition` between, BN + ReLU, global average pool, fc.
     Four Conv2d modules in all. Args: ``growth_rate`` (k in the DenseNet paper: filters each
     bottleneck adds), ``init_channels`` (k0: conv1's filters), ``concat`` (DenseNet concatenation;
-    False keeps only the bottleneck's output, for the ablation).
+    False keeps only the bottleneck's output) and ``transition`` (False drops the 1x1 conv + pool
+    between the blocks; then three conv layers remain), the last two for the ablation.
     """
 
     def __init__(self, *, num_classes: int = 50, growth_rate: int = 512, init_channels: int = 512,
-                 in_channels: int = 3, concat: bool = True):
+                 in_channels: int = 3, concat: bool = True, transition: bool = True):
         super().__init__()
         c = init_channels
         self.conv1 = nn.Conv2d(in_channels, c, kernel_size=7, stride=2, padding=2, bias=False)
@@ -125,14 +143,16 @@ class Dense4(nn.Module):
         self.features = nn.ModuleList()
         self.features.append(nn.Sequential(Bottleneck(c, growth_rate, concat=concat)))
         c = c + growth_rate if concat else growth_rate
-        self.features.append(Transition(c, c // 2))
-        c //= 2
+        if transition:
+            self.features.append(Transition(c, c // 2))
+            c //= 2
         self.features.append(nn.Sequential(Bottleneck(c, growth_rate, concat=concat)))
         c = c + growth_rate if concat else growth_rate
         self.bn2 = nn.BatchNorm2d(c)
         self.fc = nn.Linear(c, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x, who="Dense4", channels=self.conv1.in_channels)
         out = self.pool1(F.relu(self.bn1(self.conv1(x))))  # (B, 512, S/4, S/4)
         for layer in self.features:
             out = layer(out)  # (B, 1024, S/4) -> (B, 512, S/8) -> (B, 1024, S/8)
@@ -140,9 +160,11 @@ class Dense4(nn.Module):
         return self.fc(out)
 
 
-def dense4(*, num_classes: int = 50, growth_rate: int = 512, init_channels: int = 512, concat: bool = True) -> Dense4:
+def dense4(*, num_classes: int = 50, growth_rate: int = 512, init_channels: int = 512, concat: bool = True,
+           transition: bool = True) -> Dense4:
     """The report's Dense4: 5,375,538 parameters at 50 classes with the defaults."""
-    return Dense4(num_classes=num_classes, growth_rate=growth_rate, init_channels=init_channels, concat=concat)
+    return Dense4(num_classes=num_classes, growth_rate=growth_rate, init_channels=init_channels, concat=concat,
+                  transition=transition)
 
 
 def resnet34_baseline(*, num_classes: int = 50, head: str = "seed") -> nn.Module:

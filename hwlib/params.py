@@ -31,18 +31,21 @@ def linear_params(in_features: int, out_features: int, *, bias: bool = True) -> 
 
 
 def flexconv_params(out_channels: int, kernel_size: int = 3, *, mode: str = "pooled", in_size: tuple[int, int] | None = None,
-                    grid: int = 8, features: int = 4) -> int:
+                    grid: int = 8, features: int = 4, channel_ids: int = 0, embed_dim: int = 8) -> int:
     """FlexConv2d: the shared 1 -> F_c 3x3 extractor, plus Linear(F -> k*k*out), plus (pooled) out biases.
 
     Seed mode: F = H*W, so the count grows with image area and not with input channels.
-    Pooled mode: F = F_c * grid^2, independent of both.
+    Pooled mode: F = F_c * grid^2 (+ embed_dim with a channel-identity table of channel_ids x
+    embed_dim), independent of both.
     """
     kk_out = kernel_size * kernel_size * out_channels
     if mode == "seed":
         if in_size is None:
             raise ValueError("seed mode needs in_size")
         return conv2d_params(1, 1, 3) + linear_params(in_size[0] * in_size[1], kk_out)
-    return conv2d_params(1, features, 3) + linear_params(features * grid * grid, kk_out) + out_channels
+    identity = channel_ids * embed_dim if channel_ids else 0
+    f = features * grid * grid + (embed_dim if channel_ids else 0)
+    return conv2d_params(1, features, 3) + identity + linear_params(f, kk_out) + out_channels
 
 
 def _small_cnn_body(first_out: int, num_classes: int, image_size: int) -> int:
@@ -52,8 +55,9 @@ def _small_cnn_body(first_out: int, num_classes: int, image_size: int) -> int:
 
 
 def flex_cnn_params(*, num_classes: int = 50, image_size: int = 128, mode: str = "pooled", out_channels: int = 16,
-                    grid: int = 8, features: int = 4) -> int:
-    layer = flexconv_params(out_channels, 3, mode=mode, in_size=(image_size, image_size), grid=grid, features=features)
+                    grid: int = 8, features: int = 4, channel_ids: int = 0) -> int:
+    layer = flexconv_params(out_channels, 3, mode=mode, in_size=(image_size, image_size), grid=grid, features=features,
+                            channel_ids=channel_ids)
     return layer + _small_cnn_body(out_channels, num_classes, image_size)
 
 

@@ -124,3 +124,52 @@ def plot_params_vs_channels(curves: dict[str, "np.ndarray"], channels: "np.ndarr
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plot_history_bands(runs: dict[str, dict[str, list[list[dict]]]], *, title: str) -> plt.Figure:
+    """Per recipe (one panel each): validation accuracy per epoch, mean over seeds with a min-max
+    band, and training accuracy (dashed mean), one colour per model."""
+    fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 3.8), squeeze=False, sharey=True)
+    for ax, (recipe, models) in zip(axes[0], runs.items()):
+        for i, (model, histories) in enumerate(models.items()):
+            c = sns.color_palette()[i % 10]
+            epochs = [r["epoch"] for r in histories[0]]
+            val = np.array([[r["val_acc"] for r in h] for h in histories])
+            train = np.array([[r["train_acc"] for r in h] for h in histories])
+            ax.plot(epochs, val.mean(0), "-o", ms=3, color=c, label=f"{model} val (mean of {len(histories)})")
+            ax.fill_between(epochs, val.min(0), val.max(0), color=c, alpha=0.2)
+            ax.plot(epochs, train.mean(0), "--", color=c, label=f"{model} train")
+        ax.set_title(f"recipe: {recipe}")
+        ax.set_xlabel("epoch")
+    axes[0, 0].set_ylabel("accuracy")
+    axes[0, -1].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_bars(acc: dict[str, dict[str, list[float]]], *, title: str) -> plt.Figure:
+    """Test accuracy, mean with a standard-deviation error bar and the seeds as dots, per recipe and model."""
+    rows = [{"recipe": r, "model": m, "accuracy": a} for r, models in acc.items() for m, vals in models.items() for a in vals]
+    df = pd.DataFrame(rows)
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    sns.barplot(df, x="recipe", y="accuracy", hue="model", errorbar="sd", capsize=0.1, ax=ax, alpha=0.8)
+    sns.stripplot(df, x="recipe", y="accuracy", hue="model", dodge=True, ax=ax, color="black", size=4, legend=False)
+    ax.set_title(title)
+    ax.set_ylabel("test accuracy")
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_vs_cost(points: dict[str, tuple[float, float]], *, xlabel: str, title: str) -> plt.Figure:
+    """One labelled point per model: (cost, accuracy), log x."""
+    fig, ax = plt.subplots(figsize=(7, 4.3))
+    for name, (x, y) in points.items():
+        ax.scatter(x, y, s=40)
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 3), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -37,8 +37,9 @@ def describe_run(*, notebook: str, profile: Profile, seed: int, data_summary: st
     lines = [
         f"notebook {notebook}: profile {profile.name!r} ({profile.note})",
         f"  image {profile.image_size} px, train {profile.train_per_class or 'all'} / eval {profile.eval_per_class or 'all'} "
-        f"images per class, {profile.epochs} epochs, batch {profile.batch_size} (Dense4 {profile.dense4_batch_size}), "
-        f"Adam lr {profile.lr:g} (Dense4 {profile.dense4_lr:g}), seed {seed}",
+        f"images per class; epochs: {profile.study_epochs} (notebook 01), {profile.epochs} (notebook 02, "
+        f"{profile.seeds} seed{'s' if profile.seeds > 1 else ''}); batch {profile.batch_size} (Dense4 {profile.dense4_batch_size}), "
+        f"Adam lr {profile.lr:g} (Dense4 {profile.dense4_lr:g}); seed {seed}",
         data_summary,
         f"device: {device_name(device)}",
         "versions: " + ", ".join(f"{k} {v}" for k, v in env.items()),
@@ -80,3 +81,56 @@ def write_json(path: str | Path, payload: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_jsonable) + "\n")
     return path
+
+
+README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def results_markdown(results_dir: str | Path) -> str:
+    """The README's results table, built from the results JSON files (never typed by hand)."""
+    results_dir = Path(results_dir)
+    lines = []
+    r1 = results_dir / "01_flexconv.json"
+    if r1.exists():
+        d = json.loads(r1.read_text())
+        lines += [f"**FlexConv** ({d['dataset']}, {d['split']} split, profile `{d['profile']}`, {d['image_size']} px, "
+                  f"{d['device']}): accuracy by channels given", "",
+                  "| model | " + " | ".join(d["combos"]) + " | params |",
+                  "|---|" + "---:|" * (len(d["combos"]) + 1)]
+        for model, acc in d["accuracy"].items():
+            lines.append(f"| {model} | " + " | ".join(f"{acc[c]:.3f}" for c in d["combos"]) +
+                         f" | {d['params'].get(model, 0):,} |")
+        lines.append("")
+    r2 = results_dir / "02_dense4_vs_resnet34.json"
+    if r2.exists():
+        d = json.loads(r2.read_text())
+        lines += [f"**Dense4 vs ResNet34** ({d['dataset']}, {d['split']} split, profile `{d['profile']}`, "
+                  f"{d['image_size']} px, seeds {d['seeds']}, {d['device']})", "",
+                  "| recipe | model | test accuracy | macro F1 | params | multiply-adds / image |", "|---|---|---:|---:|---:|---:|"]
+        for recipe, models in d["recipes"].items():
+            for model, m in models.items():
+                acc, f1 = np.mean(m["test_acc"]), np.mean(m["macro_f1"])
+                lines.append(f"| {recipe} | {model} | {acc:.3f} | {f1:.3f} | {d['params'][model]:,} | "
+                             f"{d['macs'][model] / 1e9:.3f} G |")
+            lines.append(f"| {recipe} | **Dense4 / ResNet34** | **{d['ratio'][recipe]:.3f}** | | | |")
+        lines.append("")
+    r3 = results_dir / "03_param_analysis.json"
+    if r3.exists():
+        d = json.loads(r3.read_text())
+        ok = sum(c["match"] for c in d["checks"])
+        lines.append(f"**Parameter arithmetic**: {ok} of {len(d['checks'])} closed-form counts match torchinfo "
+                     f"(see notebooks/03_param_analysis.ipynb).")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def update_readme(readme: str | Path, results_dir: str | Path) -> bool:
+    """Replace the text between the results markers of README.md; True if it changed."""
+    readme = Path(readme)
+    text = readme.read_text()
+    head, sep, rest = text.partition(README_START)
+    if not sep or README_END not in rest:
+        raise ValueError(f"{readme}: no {README_START} ... {README_END} section")
+    new = f"{head}{README_START}\n{results_markdown(results_dir)}{README_END}{rest.split(README_END, 1)[1]}"
+    if new != text:
+        readme.write_text(new)
+    return new != text

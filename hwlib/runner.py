@@ -21,6 +21,7 @@ from .config import PROFILES
 from .data.lists import DatasetError, open_dataset
 from .data.prepare import resolve_data
 from .paths import REPO_ROOT, RUNS_DIR
+from .report import update_readme
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 NOTEBOOKS = ("01_flexconv.ipynb", "02_dense4_vs_resnet34.ipynb", "03_param_analysis.ipynb")
@@ -95,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
             nbformat.write(clean_notebook(nbformat.read(tmp, as_version=4)), target)
             tmp.unlink()
         print(f"== {name} done in {time.perf_counter() - t0:.0f} s -> {target.relative_to(REPO_ROOT)}")
+    if args.publish:
+        update_readme(REPO_ROOT / "README.md", REPO_ROOT / "results")
+        print("README.md results table updated from results/")
     return 0
 
 

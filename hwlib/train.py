@@ -1,6 +1,6 @@
 """Training and evaluation: `fit` returns a per-epoch history and checkpoints every epoch.
 
-Device: CUDA (bf16 autocast, channels_last) when present, else CPU in float32. Checkpoints are
+Device: CUDA (bf16 autocast) when present, else CPU in float32; channels_last on both. Checkpoints are
 written atomically (temporary file + rename) to `<run_dir>/last.pt` every epoch and `best.pt`
 whenever validation accuracy improves; `fit(..., resume=True)` continues from `last.pt`. The best
 epoch is chosen on validation, never on test, and its weights are restored at the end.
@@ -35,6 +35,7 @@ class TrainConfig:
     schedule: str = "constant"  # "constant" (the report's) | "onecycle" | "cosine"
     warmup_epochs: float = 0.0  # linear warm-up for "cosine"
     label_smoothing: float = 0.0
+    ema_decay: float = 0.0  # > 0: validate, keep and return an exponential moving average of the weights
 
 
 class TrainingDiverged(RuntimeError):
@@ -94,11 +95,19 @@ def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch
     raise ValueError(f"unknown schedule {cfg.schedule!r}")
 
 
-def _to_device(x: torch.Tensor, y: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def _to_device(x, y: torch.Tensor, device: torch.device):
+    """Move a batch; x is a tensor or (tensor, channel indices) from BatchLoader(with_channels=True)."""
+    if isinstance(x, (tuple, list)):
+        return tuple(_to_device(t, y, device)[0] for t in x), y.to(device, non_blocking=True)
     x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-    if device.type == "cuda":
+    if x.dim() == 4:  # channels_last: faster convolutions on GPU and (measured: Dense4 +16%) on CPU
         x = x.contiguous(memory_format=torch.channels_last)
     return x, y
+
+
+def forward(model: nn.Module, x) -> torch.Tensor:
+    """model(x), or model(x, channels) for a batch that carries channel identities."""
+    return model(*x) if isinstance(x, tuple) else model(x)
 
 
 def atomic_save(obj: dict, path: Path) -> None:
@@ -122,7 +131,7 @@ def predict(model: nn.Module, loader: BatchLoader, *, device: torch.device | Non
     for x, y in loader:
         x, y = _to_device(x, y, device)
         with autocast_for(device):
-            out = model(x)
+            out = forward(model, x)
         loss_sum += nn.functional.cross_entropy(out.float(), y, reduction="sum").item()
         n += len(y)
         ys.append(y.cpu())
@@ -149,12 +158,13 @@ def fit(model: nn.Module, train: BatchLoader, val: BatchLoader, *, config: Train
         log: called with one line per epoch (progress bars come on top when enabled).
     """
     device = device or pick_device()
-    model.to(device)
-    if device.type == "cuda":
-        model.to(memory_format=torch.channels_last)
+    model.to(device=device, memory_format=torch.channels_last)
     opt = make_optimizer(model, config)
     sched = make_scheduler(opt, config, len(train))
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    ema = (torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(
+        config.ema_decay), use_buffers=True) if config.ema_decay else None)
+    evaluated = ema.module if ema is not None else model  # what validation sees and `fit` returns
     run_dir = Path(run_dir) if run_dir is not None else None
     history: list[dict] = []
     best_acc, best_state, start = -1.0, None, 0
@@ -163,6 +173,8 @@ def fit(model: nn.Module, train: BatchLoader, val: BatchLoader, *, config: Train
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
+        if ema is not None:
+            ema.load_state_dict(ck["ema"])
         history, best_acc, start = ck["history"], ck["best_val_acc"], ck["epoch"]
         if (run_dir / "best.pt").exists():
             best_state = load_checkpoint(run_dir / "best.pt", "cpu")["model"]
@@ -176,7 +188,7 @@ def fit(model: nn.Module, train: BatchLoader, val: BatchLoader, *, config: Train
         for b, (x, y) in enumerate(bar):
             x, y = _to_device(x, y, device)
             with autocast_for(device):
-                out = model(x)
+                out = forward(model, x)
                 loss = criterion(out.float(), y)
             if not torch.isfinite(loss):
                 kept = f"; last good checkpoint: {run_dir / 'last.pt'}" if run_dir and (run_dir / "last.pt").exists() else ""
@@ -185,6 +197,8 @@ def fit(model: nn.Module, train: BatchLoader, val: BatchLoader, *, config: Train
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(model)
             loss_sum += loss.item() * len(y)
             correct += (out.argmax(1) == y).sum().item()
             seen += len(y)
@@ -193,7 +207,7 @@ def fit(model: nn.Module, train: BatchLoader, val: BatchLoader, *, config: Train
         if device.type == "cuda":
             torch.cuda.synchronize()
         train_s = time.perf_counter() - t0
-        y_true, y_pred, val_loss = predict(model, val, device=device)
+        y_true, y_pred, val_loss = predict(evaluated, val, device=device)
         val_acc = float((y_true == y_pred).mean())
         row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen, "val_loss": val_loss,
                "val_acc": val_acc, "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0,
@@ -204,15 +218,17 @@ def fit(model: nn.Module, train: BatchLoader, val: BatchLoader, *, config: Train
             f"{row['images_per_s']:.0f} img/s")
         if val_acc > best_acc:
             best_acc = val_acc
-            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in evaluated.state_dict().items()})
             if run_dir is not None:
                 atomic_save({"model": best_state, "epoch": epoch + 1, "val_acc": val_acc}, run_dir / "best.pt")
         if run_dir is not None:
             atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                         "epoch": epoch + 1, "history": history, "best_val_acc": best_acc, "config": asdict(config)},
+                         **({"ema": ema.state_dict()} if ema is not None else {}), "epoch": epoch + 1, "history": history, "best_val_acc": best_acc, "config": asdict(config)},
                         run_dir / "last.pt")
     if restore_best and best_state is not None:
         model.load_state_dict(best_state)
+    elif ema is not None:
+        model.load_state_dict(ema.module.state_dict())
     return history
 
 

@@ -75,3 +75,20 @@ def test_clear_errors_for_bad_input():
         FlexConv2d(4, mode="seed")
     with pytest.raises(ValueError, match="mode"):
         FlexConv2d(4, mode="other")
+
+
+def test_channel_identity_table():
+    torch.manual_seed(0)
+    layer = FlexConv2d(4, mode="pooled", channel_ids=3)
+    x = torch.randn(2, 2, 12, 12)
+    rb, rg = layer(x, [0, 2]), layer(x, [0, 1])
+    assert rb.shape == (2, 4, 12, 12) and not torch.allclose(rb, rg)  # the layer knows which channels it got
+    torch.testing.assert_close(layer(x), rg)  # default identities 0..C-1
+    with pytest.raises(ValueError, match=r"table knows 3 channels \(0..2\); got channel indices \[3\]"):
+        layer(torch.randn(2, 1, 12, 12), [3])
+    with pytest.raises(ValueError, match="knows 3 channels"):
+        layer(torch.randn(2, 4, 12, 12))
+    with pytest.raises(ValueError, match="2 channels but"):
+        layer(x, [0])
+    with pytest.raises(ValueError, match="pooled-mode option"):
+        FlexConv2d(4, mode="seed", in_size=(8, 8), channel_ids=3)

@@ -46,8 +46,10 @@ def test_flex_cnn_every_combination_and_odd_sizes(combo, size):
 def test_cnn3_fixed_channels():
     assert cnn3(num_classes=5, image_size=32)(torch.rand(2, 3, 40, 40)).shape == (2, 5)
     assert cnn3(num_classes=5, image_size=32, in_channels=1)(torch.rand(2, 1, 32, 32)).shape == (2, 5)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ValueError, match="built for 3 input channels, got 2"):
         cnn3(num_classes=5, image_size=32)(torch.rand(2, 2, 32, 32))
+    with pytest.raises(ValueError, match="4-D"):
+        dense4(num_classes=5)(torch.rand(3, 32, 32))
 
 
 def test_too_small_image_is_a_clear_error():

@@ -16,9 +16,10 @@ def test_every_report_count_matches_torchinfo():
 
 
 def test_pooled_flexconv_closed_form_any_config():
-    for out, grid, feats in ((1, 2, 1), (16, 8, 4), (7, 5, 3)):
-        layer = FlexConv2d(out, 3, mode="pooled", grid=grid, features=feats)
-        assert sum(p.numel() for p in layer.parameters()) == params.flexconv_params(out, 3, grid=grid, features=feats)
+    for out, grid, feats, ids in ((1, 2, 1, 0), (16, 8, 4, 0), (7, 5, 3, 3), (16, 4, 4, 12)):
+        layer = FlexConv2d(out, 3, mode="pooled", grid=grid, features=feats, channel_ids=ids)
+        assert sum(p.numel() for p in layer.parameters()) == params.flexconv_params(out, 3, grid=grid, features=feats,
+                                                                                     channel_ids=ids)
 
 
 def test_crossover_is_the_first_channel_count_where_conv_is_larger():

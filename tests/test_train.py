@@ -1,3 +1,8 @@
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -60,15 +65,44 @@ def test_resume_gives_the_same_history_and_weights(tmp_path):
         torch.testing.assert_close(resumed_w[k], full_w[k])
 
 
-def test_nan_loss_names_epoch_and_batch(tmp_path):
+def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path):
+    child = [sys.executable, str(Path(__file__).with_name("train_child.py"))]
+    killed = subprocess.run(child + [str(tmp_path / "run"), "kill", str(tmp_path / "never.pt")], capture_output=True)
+    assert killed.returncode == -signal.SIGKILL
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["epoch"] == 1  # epoch 1 saved, epoch 2 lost mid-way
+    subprocess.run(child + [str(tmp_path / "run"), "resume", str(tmp_path / "resumed.pt")], check=True)
+    subprocess.run(child + [str(tmp_path / "ref"), "full", str(tmp_path / "full.pt")], check=True)
+    resumed, full = torch.load(tmp_path / "resumed.pt"), torch.load(tmp_path / "full.pt")
+    assert [r["train_loss"] for r in resumed["history"]] == [r["train_loss"] for r in full["history"]]
+    for k, v in full["model"].items():
+        assert torch.equal(resumed["model"][k], v), k
+
+
+class NaNAfter(torch.nn.Module):
+    """Wraps a model; from the given (epoch, batch) of training on, its outputs become NaN."""
+
+    def __init__(self, model, at_call: int):
+        super().__init__()
+        self.model, self.calls, self.at_call = model, 0, at_call
+
+    def forward(self, x):
+        out = self.model(x)
+        if self.training:
+            self.calls += 1
+            if self.calls >= self.at_call:
+                return out * float("nan")
+        return out
+
+
+def test_nan_loss_names_epoch_and_batch_and_keeps_last_good_checkpoint(tmp_path):
     data = tiny_data(16)
-    data.images[8:] = 0
-    model = cnn3(num_classes=3, image_size=24)
-    with torch.no_grad():
-        model.fc2.bias.fill_(float("nan"))
-    with pytest.raises(TrainingDiverged, match=r"epoch 1, batch 1"):
-        fit(model, BatchLoader(data, batch_size=8), BatchLoader(data, batch_size=8), config=TrainConfig(epochs=1),
-            run_dir=tmp_path, name="nan")
+    model = NaNAfter(cnn3(num_classes=3, image_size=24), at_call=4)  # 2 batches per epoch: epoch 2, batch 2
+    with pytest.raises(TrainingDiverged, match=r"epoch 2, batch 2; last good checkpoint: .*last.pt"):
+        fit(model, BatchLoader(data, batch_size=8), BatchLoader(data, batch_size=8), config=TrainConfig(epochs=3),
+            run_dir=tmp_path, name="nan", log=lambda s: None)
+    ck = load_checkpoint(tmp_path / "last.pt")
+    assert ck["epoch"] == 1
+    assert all(torch.isfinite(v).all() for v in ck["model"].values() if v.is_floating_point())
 
 
 def test_metrics_on_a_hand_example():
