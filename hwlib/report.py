@@ -83,9 +83,6 @@ def write_json(path: str | Path, payload: dict) -> Path:
     return path
 
 
-README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
-
-
 def results_markdown(results_dir: str | Path) -> str:
     """The README's results table, built from the results JSON files (never typed by hand)."""
     results_dir = Path(results_dir)
@@ -123,14 +120,21 @@ def results_markdown(results_dir: str | Path) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def update_readme(readme: str | Path, results_dir: str | Path) -> bool:
-    """Replace the text between the results markers of README.md; True if it changed."""
+def update_section(readme: str | Path, name: str, body: str) -> bool:
+    """Replace the text between `<!-- name:start -->` and `<!-- name:end -->` in a Markdown file;
+    True if it changed."""
     readme = Path(readme)
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     text = readme.read_text()
-    head, sep, rest = text.partition(README_START)
-    if not sep or README_END not in rest:
-        raise ValueError(f"{readme}: no {README_START} ... {README_END} section")
-    new = f"{head}{README_START}\n{results_markdown(results_dir)}{README_END}{rest.split(README_END, 1)[1]}"
+    head, sep, rest = text.partition(start)
+    if not sep or end not in rest:
+        raise ValueError(f"{readme}: no {start} ... {end} section")
+    new = f"{head}{start}\n{body.rstrip()}\n{end}{rest.split(end, 1)[1]}"
     if new != text:
         readme.write_text(new)
     return new != text
+
+
+def update_readme(readme: str | Path, results_dir: str | Path) -> bool:
+    """The README's results table, rebuilt from results/*.json."""
+    return update_section(readme, "results", results_markdown(results_dir))

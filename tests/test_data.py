@@ -173,6 +173,10 @@ def test_cache_same_pixels_as_direct_decode_and_invalidated_on_change(list_datas
     again = load_split(open_dataset(list_dataset), "train", 20, cache_dir=cache)
     assert len(set(cache.glob("*.npy"))) == len(files) + 4
     assert not np.array_equal(again.images[0].numpy(), split.images[0].numpy())
+    lines = (list_dataset / "train.txt").read_text().splitlines()
+    (list_dataset / "train.txt").write_text("\n".join(lines[1:]) + "\n")  # the list changed
+    shorter = load_split(open_dataset(list_dataset), "train", 20, cache_dir=cache)
+    assert len(shorter) == 11 and len(set(cache.glob("*.npy"))) == len(files) + 6
 
 
 # -- channels and loaders ------------------------------------------------------------------------

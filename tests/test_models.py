@@ -55,3 +55,10 @@ def test_cnn3_fixed_channels():
 def test_too_small_image_is_a_clear_error():
     with pytest.raises(ValueError, match="too small"):
         flex_cnn(image_size=16)
+
+
+def test_flex_cnn_sample_output_independent_of_batch():
+    torch.manual_seed(0)
+    m = flex_cnn(num_classes=4, image_size=32).eval()
+    x = torch.rand(5, 2, 35, 35)
+    torch.testing.assert_close(m(x)[3:4], m(x[3:4]), rtol=1e-5, atol=1e-6)

@@ -24,3 +24,20 @@ def test_notebook_is_clean_and_parameterised(name):
                 f"{name}: notebooks import, configure, call and plot; code belongs in hwlib"
             if cell.outputs:
                 assert cell.execution_count is not None  # nbval: 'Unrun reference cell has outputs'
+
+
+def test_runner_names_notebook_and_cell_on_failure(tmp_path, monkeypatch, capsys):
+    import hwlib.runner as runner
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell('PROFILE = "smoke"\nDATA = ""\nSEED = 0\nOUTPUT_DIR = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("raise ValueError('broken data')")]
+    nbformat.write(nb, tmp_path / "99_broken.ipynb")
+    monkeypatch.setattr(runner, "NOTEBOOK_DIR", tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        runner.run_notebook("99_broken.ipynb", out_path=tmp_path / "out.ipynb", parameters={"SEED": 1})
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert "notebooks/99_broken.ipynb failed in cell" in err and "ValueError: broken data" in err
