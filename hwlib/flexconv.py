@@ -14,8 +14,11 @@ Two modes:
   ``feature2kernel`` is ``Linear(H*W, k*k*out)`` and the layer only takes ``in_size``; kernels
   pass through ReLU (non-negative) and the output through ReLU. Submodule names match the
   report's, so its state_dict loads unchanged.
-* ``mode="pooled"`` (default) is size invariant: each channel's F_c = ``features`` maps are
-  average-pooled to a ``grid`` x ``grid`` grid before the Linear, so any H, W works. Kernels are
+* ``mode="pooled"`` (default) is size invariant: each channel is first average-pooled to a
+  2*grid x 2*grid thumbnail, the extractor makes F_c = ``features`` maps of it, and those are
+  pooled to ``grid`` x ``grid`` before the Linear, so any H, W works and generating the kernels
+  costs the same at every image size (extracting at full resolution cost twice a whole Conv2d
+  forward+backward at 128 px on the CPU). Kernels are
   signed (no ReLU) and divided by C, so the output is the *mean* of the per-channel
   contributions: its scale does not grow with the number of channels. A per-output bias is
   added; no activation (the network applies one).
@@ -66,12 +69,14 @@ class FlexConv2d(nn.Module):
             self.extract_conv = nn.Conv2d(1, 1, kernel_size=3, stride=1, padding="same")
             self.feature2kernel = nn.Linear(self.in_size[0] * self.in_size[1], kk_out)
             self.pool: nn.Module = nn.Identity()
+            self.pre_pool = nn.Identity()
             self.register_parameter("bias", None)
             if channel_ids:
                 raise ValueError("channel identity (channel_ids) is a pooled-mode option; seed mode is the report's layer as is")
             self.channel_embed = None
         else:
             self.in_size, self.grid, self.features = None, grid, features
+            self.pre_pool: nn.Module = nn.AdaptiveAvgPool2d(2 * grid)
             self.extract_conv = nn.Conv2d(1, features, kernel_size=3, stride=1, padding="same")
             self.pool = nn.AdaptiveAvgPool2d(grid)
             self.channel_embed = nn.Embedding(channel_ids, embed_dim) if channel_ids else None
@@ -93,6 +98,11 @@ class FlexConv2d(nn.Module):
             raise ValueError(f"FlexConv2d(mode='seed') was built for {self.in_size[0]}x{self.in_size[1]} input "
                              f"(its Linear has H*W inputs), got {x.shape[-2]}x{x.shape[-1]}; use mode='pooled' for any size")
 
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
+        """Each channel on its own: ReLU(extract_conv(channel map)), after the pooled mode's thumbnail."""
+        b, c, h, w = x.shape
+        return F.relu(self.extract_conv(self.pre_pool(x.reshape(b * c, 1, h, w))))
+
     def _identity(self, channels, c: int, device: torch.device) -> torch.Tensor:
         """(C, embed_dim) embeddings of the given channel indices (default 0..C-1)."""
         ids = torch.arange(c, device=device) if channels is None else torch.as_tensor(channels, device=device).long()
@@ -111,7 +121,7 @@ class FlexConv2d(nn.Module):
         self._check_input(x)
         b, c, h, w = x.shape
         k, out = self.kernel_size, self.out_channels
-        f = F.relu(self.extract_conv(x.reshape(b * c, 1, h, w)))  # (B*C, F_c, H, W)
+        f = self._features(x)  # (B*C, 1, H, W) seed | (B*C, F_c, 2g, 2g) pooled
         f = self.pool(f).flatten(1)  # (B*C, H*W) seed | (B*C, F_c*grid*grid) pooled
         if self.channel_embed is not None:
             e = self._identity(channels, c, x.device)  # (C, d)
@@ -127,10 +137,10 @@ class FlexConv2d(nn.Module):
     @torch.no_grad()
     def trace(self, x: torch.Tensor, channels=None) -> dict[str, torch.Tensor]:
         """Intermediate tensors of one sample (1, C, H, W), for the data-flow figure:
-        features (C, F_c, H, W), pooled (C, F_c, g, g) or None, kernels (out, C, k, k), output (out, H, W)."""
+        features (C, 1, H, W) seed | (C, F_c, 2g, 2g) pooled, pooled (C, F_c, g, g) or None, kernels
+        (out, C, k, k), output (out, H, W)."""
         self._check_input(x)
-        b, c, h, w = x.shape
-        feats = F.relu(self.extract_conv(x.reshape(b * c, 1, h, w)))
+        feats = self._features(x)
         pooled = None if self.mode == "seed" else self.pool(feats)
         return {"input": x[0], "features": feats, "pooled": pooled, "kernels": self.generate_kernels(x, channels)[0],
                 "output": self(x, channels)[0]}
@@ -138,9 +148,12 @@ class FlexConv2d(nn.Module):
     def forward(self, x: torch.Tensor, channels=None) -> torch.Tensor:
         kern = self.generate_kernels(x, channels)  # (B, out, C, k, k)
         b, c, h, w = x.shape
-        y = F.conv2d(x.reshape(1, b * c, h, w), kern.reshape(b * self.out_channels, c, self.kernel_size, self.kernel_size),
+        weight = kern.reshape(b * self.out_channels, c, self.kernel_size, self.kernel_size)
+        # channels_last: oneDNN's grouped convolution is 1.6x faster so on the CPU (measured, B=32, 128 px)
+        y = F.conv2d(x.reshape(1, b * c, h, w).contiguous(memory_format=torch.channels_last),
+                     weight.contiguous(memory_format=torch.channels_last),
                      bias=None if self.bias is None else self.bias.repeat(b), padding="same", groups=b)  # (1, B*out, H, W)
-        y = y.view(b, self.out_channels, h, w)
+        y = y.reshape(b, self.out_channels, h, w)
         return F.relu(y) if self.mode == "seed" else y
 
 

@@ -105,10 +105,32 @@ class Measured:
     macs: int  # multiply-adds per image at the input size
 
 
+def flexconv_grouped_macs(out_channels: int, in_channels: int, kernel_size: int, height: int, width: int) -> int:
+    """Multiply-adds per image of FlexConv2d's generated-kernel convolution ('same' padding)."""
+    return out_channels * in_channels * kernel_size * kernel_size * height * width
+
+
 def measure(model: nn.Module, input_size: tuple[int, ...]) -> Measured:
-    """torchinfo's parameter count and mult-adds for one image of `input_size` (C, H, W)."""
-    info = summary(model, input_size=(1, *input_size), verbose=0, device="cpu")
-    return Measured(int(info.total_params), int(info.total_mult_adds))
+    """Parameters and multiply-adds for one image of `input_size` (C, H, W), by torchinfo.
+
+    torchinfo counts modules only; FlexConv2d applies its generated kernels with the functional
+    conv2d, so those multiply-adds are added here from each FlexConv2d's actual input shape.
+    """
+    from .flexconv import FlexConv2d
+
+    extra: list[int] = []
+
+    def hook(mod: FlexConv2d, args, _out) -> None:
+        b, c, h, w = args[0].shape
+        extra.append(flexconv_grouped_macs(mod.out_channels, c, mod.kernel_size, h, w))  # per image (b = 1)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, FlexConv2d)]
+    try:
+        info = summary(model, input_size=(1, *input_size), verbose=0, device="cpu")
+    finally:
+        for h in handles:
+            h.remove()
+    return Measured(int(info.total_params), int(info.total_mult_adds) + sum(extra))  # torchinfo runs one forward
 
 
 @dataclass(frozen=True)

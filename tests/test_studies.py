@@ -8,19 +8,27 @@ from hwlib import bench, report
 from hwlib.channel_study import StudyResult, study_goals
 from hwlib.config import PROFILES
 from hwlib.data import BatchLoader, SplitTensors
-from hwlib.data.loader import random_crop
+from hwlib.data.loader import flip_crop
 from hwlib.dense_study import recipes
 from hwlib.models import dense4, flex_cnn
 from hwlib.paths import REPO_ROOT
 from hwlib.train import TrainConfig, fit
 
 
-def test_random_crop_keeps_shape_and_moves_content():
+def test_flip_crop_gather_equals_flip_pad_slice():
     g = torch.Generator().manual_seed(0)
-    x = torch.arange(2 * 1 * 8 * 8, dtype=torch.float32).view(2, 1, 8, 8)
-    y = random_crop(x, 2, g)
-    assert y.shape == x.shape
-    assert not torch.equal(x, random_crop(x, 2, torch.Generator().manual_seed(1))) or not torch.equal(x, y)
+    x = torch.randint(0, 256, (6, 3, 9, 7), dtype=torch.uint8, generator=g)
+    flip = torch.tensor([True, False, True, False, True, False])
+    offsets = torch.randint(0, 2 * 3 + 1, (6, 2), generator=g)
+    ref = []
+    for i in range(6):
+        img = x[i].float().flip(-1) if flip[i] else x[i].float()
+        padded = torch.nn.functional.pad(img[None], (3, 3, 3, 3), mode="reflect")[0]
+        oy, ox = offsets[i].tolist()
+        ref.append(padded[:, oy:oy + 9, ox:ox + 7])
+    out = flip_crop(x, flip=flip, offsets=offsets, pad=3)
+    assert out.dtype == torch.uint8 and torch.equal(out.float(), torch.stack(ref))
+    assert torch.equal(flip_crop(x, flip=None, offsets=None, pad=0), x)
 
 
 def test_loader_with_channels_yields_identities():
