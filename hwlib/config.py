@@ -6,7 +6,7 @@ A notebook's `parameters` cell names a profile; the environment variable HWLIB_P
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True)
@@ -50,4 +50,4 @@ def resolve_profile(name: str) -> Profile:
     return PROFILES[chosen]
 
 
-__all__ = ["PROFILES", "Profile", "replace", "resolve_profile"]
+__all__ = ["PROFILES", "Profile", "resolve_profile"]

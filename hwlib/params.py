@@ -234,7 +234,7 @@ def params_vs_channels(*, out_channels: int, channels, map_sizes: tuple[int, ...
     curves = {conv_name: out_channels * 9 * channels + out_channels}
     crossovers = {}
     flexes = {f"FlexConv seed, {s}x{s} maps": flexconv_params(out_channels, mode="seed", in_size=(s, s)) for s in map_sizes}
-    flexes[f"FlexConv pooled (any size)"] = flexconv_params(out_channels, mode="pooled")
+    flexes["FlexConv pooled (any size)"] = flexconv_params(out_channels, mode="pooled")
     for name, p in flexes.items():
         curves[name] = np.full(channels.shape, p)
         crossovers[name] = crossover_channels(p, out_channels=out_channels)

@@ -111,11 +111,13 @@ def plot_params_vs_channels(curves: dict[str, "np.ndarray"], channels: "np.ndarr
     for name, ys in curves.items():
         ax.plot(channels, ys, label=name, lw=2 if name == conv_label else 1.5, ls="-" if name == conv_label else "--")
     conv = curves[conv_label]
-    for name, c in crossovers.items():
+    for i, (name, c) in enumerate(sorted(crossovers.items(), key=lambda kv: kv[1])):
         if channels[0] <= c <= channels[-1]:
             y = conv[np.searchsorted(channels, c)]
             ax.plot([c], [y], "o", color="black", ms=5)
-            ax.annotate(f"C={c}", (c, y), textcoords="offset points", xytext=(4, -12), fontsize=8)
+            # alternate label sides so neighbouring crossovers (257 and 258) stay readable
+            ax.annotate(f"C={c}", (c, y), textcoords="offset points", xytext=(6, -13) if i % 2 == 0 else (-42, 6),
+                        fontsize=8)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("input channels C")

@@ -21,7 +21,7 @@ from torch import nn
 
 from .data.loader import BatchLoader
 from .metrics import ClassificationReport, classification_report
-from .progress import bars_enabled, progress_bar
+from .progress import progress_bar
 
 
 @dataclass
@@ -237,5 +237,5 @@ def history_best(history: list[dict]) -> dict:
     return max(history, key=lambda r: r["val_acc"])
 
 
-__all__ = ["TrainConfig", "TrainingDiverged", "autocast_for", "atomic_save", "bars_enabled", "evaluate", "fit",
+__all__ = ["TrainConfig", "TrainingDiverged", "autocast_for", "atomic_save", "evaluate", "fit", "forward",
            "history_best", "load_checkpoint", "make_optimizer", "pick_device", "predict"]

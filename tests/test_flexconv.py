@@ -92,3 +92,15 @@ def test_channel_identity_table():
         layer(x, [0])
     with pytest.raises(ValueError, match="pooled-mode option"):
         FlexConv2d(4, mode="seed", in_size=(8, 8), channel_ids=3)
+
+
+def test_without_identity_the_layer_is_blind_to_channel_order():
+    """The mean over identically-treated channels makes the layer permutation-invariant: it cannot
+    tell which channel is which (so not red from green); a channel-identity table breaks the symmetry."""
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 16, 16)
+    perm = x[:, [2, 0, 1]]
+    blind = FlexConv2d(4, mode="pooled")
+    torch.testing.assert_close(blind(x), blind(perm), rtol=1e-5, atol=1e-6)
+    seeing = FlexConv2d(4, mode="pooled", channel_ids=3)
+    assert not torch.allclose(seeing(x, [0, 1, 2]), seeing(perm, [0, 1, 2]))
