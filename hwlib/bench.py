@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data.cache import load_split
-from .data.lists import open_dataset
+from .data.lists import DatasetSpec, open_dataset
 from .data.loader import BatchLoader
 from .data.prepare import per_class_subset, resolve_data
 from .flexconv import FlexConv2d, seed_loop_forward
@@ -34,7 +34,7 @@ from .params import measure
 from .paths import REPO_ROOT
 from .report import device_name, update_section
 from .timing import median_seconds
-from .train import autocast_for, pick_device
+from .train import autocast_for, pick_device, to_device
 
 
 def _fwd_bwd(fn, x: torch.Tensor):
@@ -65,14 +65,12 @@ def flexconv_vs_conv2d(device: torch.device, *, batch: int, repeats: int) -> dic
             "channels": 3, "out_channels": 16, "pass": "forward+backward"}
 
 
-def loader_cached_vs_decode(data: str | None, *, images: int, batch: int) -> dict:
+def loader_cached_vs_decode(spec: DatasetSpec, *, images: int, batch: int) -> dict:
     """The report's loader decodes and resizes every image every epoch (torchvision read_image +
     Resize, one process); ours slices the cached uint8 tensor."""
     from torchvision.io import decode_image
     from torchvision.transforms import v2
 
-    path = resolve_data(data)
-    spec = open_dataset(path)
     samples = per_class_subset(spec.splits["train"], max(1, images // spec.num_classes))[:images]
     resize = v2.Resize((128, 128), antialias=True)
 
@@ -120,8 +118,7 @@ def train_throughput(model: nn.Module, split, *, device: torch.device, batch: in
         except StopIteration:
             it = iter(loader)
             x, y = next(it)
-        x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-        y = y.to(device, non_blocking=True)
+        x, y = to_device(x, y, device)
         t1 = time.perf_counter()
         with autocast_for(device):
             loss = F.cross_entropy(model(x).float(), y)
@@ -147,11 +144,11 @@ def run(*, quick: bool, data: str | None) -> dict:
     print(f"  flexconv batched vs loop: {out['flexconv_batched_vs_loop']['speedup']:.2f}x", flush=True)
     out["flexconv_vs_conv2d"] = flexconv_vs_conv2d(device, batch=32 if quick else 128, repeats=reps)
     print(f"  pooled flexconv / conv2d: {out['flexconv_vs_conv2d']['ratio']:.2f}x", flush=True)
-    out["loader_cached_vs_decode"] = loader_cached_vs_decode(data, images=500 if quick else 4000, batch=64)
+    spec = open_dataset(resolve_data(data))
+    out["loader_cached_vs_decode"] = loader_cached_vs_decode(spec, images=500 if quick else 4000, batch=64)
     print(f"  cached loader vs decode: {out['loader_cached_vs_decode']['speedup']:.1f}x", flush=True)
     peak = matmul_peak(device, n=2048 if quick and device.type == "cpu" else 8192, repeats=reps)
     out["matmul_peak"] = peak
-    spec = open_dataset(resolve_data(data))
     split = load_split(spec, "train", 128, samples=per_class_subset(spec.splits["train"], 50))
     out["train_mfu"], out["data_stall"], out["train"] = {}, {}, {}
     for name, build in (("dense4", lambda: dense4(num_classes=spec.num_classes)),

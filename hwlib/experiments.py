@@ -13,7 +13,7 @@ from torch import nn
 from .data.cache import SplitTensors
 from .data.loader import COMBOS, BatchLoader
 from .data.prepare import LoadedData
-from .metrics import ClassificationReport
+from .metrics import ClassificationReport, accuracy
 from .seed import seed_everything
 from .train import TrainConfig, evaluate, fit, history_best, pick_device, predict
 
@@ -68,5 +68,5 @@ def accuracy_by_combo(model: nn.Module, split: SplitTensors, *, zero_fill: bool,
     for combo in combos:
         loader = BatchLoader(split, batch_size=EVAL_BATCH, combo=combo, zero_fill=zero_fill, with_channels=with_channels)
         y, p, _ = predict(model, loader, device=device)
-        out[combo] = float((y == p).mean())
+        out[combo] = accuracy(y, p)
     return out

@@ -16,7 +16,7 @@ import torch
 import torchvision
 
 from .config import Profile
-from .paths import REPO_ROOT, RUNS_DIR, resolve_repo_path
+from .paths import RUNS_DIR, display_path, resolve_repo_path
 
 
 def device_name(device: torch.device) -> str:
@@ -43,16 +43,9 @@ def describe_run(*, notebook: str, profile: Profile, seed: int, data_summary: st
         data_summary,
         f"device: {device_name(device)}",
         "versions: " + ", ".join(f"{k} {v}" for k, v in env.items()),
-        f"outputs: {_rel(output_dir)}",
+        f"outputs: {display_path(output_dir)}",
     ]
     return "\n".join(lines)
-
-
-def _rel(p: Path) -> str:
-    try:
-        return str(Path(p).resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(p)
 
 
 def output_dirs(output_dir: str | Path | None, *, data_name: str, profile: str) -> tuple[Path, Path, Path]:

@@ -20,7 +20,7 @@ import nbformat
 from .config import PROFILES
 from .data.lists import DatasetError, open_dataset
 from .data.prepare import resolve_data
-from .paths import REPO_ROOT, RUNS_DIR
+from .paths import REPO_ROOT, RUNS_DIR, display_path
 from .report import update_readme
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     params = {"PROFILE": args.profile, "DATA": data_param, "SEED": args.seed, "OUTPUT_DIR": str(base)}
     chosen = [n for n in NOTEBOOKS if not args.only or any(n.startswith(p) for p in args.only)]
-    print(f"report: {len(chosen)} notebooks, profile {profile}, data {spec.name} ({path}), seed {args.seed}, outputs in {base}")
+    print(f"report: {len(chosen)} notebooks, profile {profile}, data {spec.name} ({display_path(path)}), seed {args.seed}, outputs in {base}")
     for name in chosen:
         t0 = time.perf_counter()
         target = out_dir / name

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .data.loader import BatchLoader
-from .metrics import ClassificationReport, classification_report
+from .metrics import ClassificationReport, accuracy, classification_report
 from .progress import progress_bar
 
 
@@ -95,10 +95,10 @@ def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch
     raise ValueError(f"unknown schedule {cfg.schedule!r}")
 
 
-def _to_device(x, y: torch.Tensor, device: torch.device):
+def to_device(x, y: torch.Tensor, device: torch.device):
     """Move a batch; x is a tensor or (tensor, channel indices) from BatchLoader(with_channels=True)."""
     if isinstance(x, (tuple, list)):
-        return tuple(_to_device(t, y, device)[0] for t in x), y.to(device, non_blocking=True)
+        return tuple(to_device(t, y, device)[0] for t in x), y.to(device, non_blocking=True)
     x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
     if x.dim() == 4:  # channels_last: faster convolutions on GPU and (measured: Dense4 +16%) on CPU
         x = x.contiguous(memory_format=torch.channels_last)
@@ -129,7 +129,7 @@ def predict(model: nn.Module, loader: BatchLoader, *, device: torch.device | Non
     model.eval()
     ys, ps, loss_sum, n = [], [], 0.0, 0
     for x, y in loader:
-        x, y = _to_device(x, y, device)
+        x, y = to_device(x, y, device)
         with autocast_for(device):
             out = forward(model, x)
         loss_sum += nn.functional.cross_entropy(out.float(), y, reduction="sum").item()
@@ -186,7 +186,7 @@ def fit(model: nn.Module, train: BatchLoader, val: BatchLoader, *, config: Train
         loss_sum, correct, seen = 0.0, 0, 0
         bar = progress_bar(train, total=len(train), desc=f"{name} {epoch + 1}/{config.epochs}", leave=False)
         for b, (x, y) in enumerate(bar):
-            x, y = _to_device(x, y, device)
+            x, y = to_device(x, y, device)
             with autocast_for(device):
                 out = forward(model, x)
                 loss = criterion(out.float(), y)
@@ -208,7 +208,7 @@ def fit(model: nn.Module, train: BatchLoader, val: BatchLoader, *, config: Train
             torch.cuda.synchronize()
         train_s = time.perf_counter() - t0
         y_true, y_pred, val_loss = predict(evaluated, val, device=device)
-        val_acc = float((y_true == y_pred).mean())
+        val_acc = accuracy(y_true, y_pred)
         row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen, "val_loss": val_loss,
                "val_acc": val_acc, "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0,
                "images_per_s": seen / train_s}
@@ -238,4 +238,4 @@ def history_best(history: list[dict]) -> dict:
 
 
 __all__ = ["TrainConfig", "TrainingDiverged", "autocast_for", "atomic_save", "evaluate", "fit", "forward",
-           "history_best", "load_checkpoint", "make_optimizer", "pick_device", "predict"]
+           "history_best", "load_checkpoint", "make_optimizer", "pick_device", "predict", "to_device"]

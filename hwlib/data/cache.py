@@ -87,25 +87,33 @@ def _decode_chunk(args: tuple[int, list[Sample]]) -> tuple[int, np.ndarray]:
     return start, np.stack([decode_sample(src, s, size) for s in chunk])
 
 
-def decode_all(source: Source, samples: list[Sample], size: int, *, out: np.ndarray, desc: str,
-               workers: int | None = None, chunk: int = 64) -> None:
-    """Decode `samples` into `out` (N, 3, size, size) with a process pool and a progress bar."""
+def map_chunks(fn, samples: list[Sample], *, source: Source, size: int, workers: int | None = None,
+               chunk: int = 64, desc: str):
+    """Yield fn((start, samples[start:start+chunk])) for every chunk, in order, from a process pool
+    (each worker holding `source` and `size`) or in this process for a single chunk; one progress bar."""
     workers = workers or min(os.cpu_count() or 1, 8)
     jobs = [(i, samples[i:i + chunk]) for i in range(0, len(samples), chunk)]
     bar = progress_bar(total=len(samples), desc=desc, unit="img")
     if workers <= 1 or len(jobs) <= 1:
         _init_worker(source, size)
-        results = map(_decode_chunk, jobs)
-        for start, arr in results:
-            out[start:start + len(arr)] = arr
-            bar.update(len(arr))
+        results = map(fn, jobs)
+        for job, result in zip(jobs, results):
+            bar.update(len(job[1]))
+            yield result
     else:
         ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
         with ctx.Pool(workers, initializer=_init_worker, initargs=(source, size)) as pool:
-            for start, arr in pool.imap_unordered(_decode_chunk, jobs):
-                out[start:start + len(arr)] = arr
-                bar.update(len(arr))
+            for job, result in zip(jobs, pool.imap(fn, jobs)):
+                bar.update(len(job[1]))
+                yield result
     bar.close()
+
+
+def decode_all(source: Source, samples: list[Sample], size: int, *, out: np.ndarray, desc: str,
+               workers: int | None = None) -> None:
+    """Decode `samples` into `out` (N, 3, size, size) with a process pool and a progress bar."""
+    for start, arr in map_chunks(_decode_chunk, samples, source=source, size=size, workers=workers, desc=desc):
+        out[start:start + len(arr)] = arr
 
 
 @dataclass

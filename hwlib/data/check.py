@@ -5,28 +5,24 @@ every file present and decodable, labels covering 0..N-1.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..progress import progress_bar
-from .cache import decode_sample
-from .lists import DatasetError, DatasetSpec, Sample, Source, open_dataset
+from .cache import _WORKER, decode_sample, map_chunks
+from .lists import DatasetError, DatasetSpec, Sample, open_dataset
 
-_W: dict = {}
-
-
-def _init(source: Source) -> None:
-    _W["source"] = source
+CHECK_SIZE = 16  # decoding at a small size still reads and validates the whole file
 
 
-def _try_decode(sample: Sample) -> str | None:
-    try:
-        decode_sample(_W["source"], sample, 16)
-        return None
-    except DatasetError as e:
-        return str(e)
+def _check_chunk(args: tuple[int, list[Sample]]) -> list[str]:
+    """The error lines of the undecodable samples of one chunk (worker side)."""
+    errors = []
+    for sample in args[1]:
+        try:
+            decode_sample(_WORKER["source"], sample, _WORKER["size"])
+        except DatasetError as e:
+            errors.append(str(e))
+    return errors
 
 
 @dataclass
@@ -57,24 +53,8 @@ def check_dataset(path, *, workers: int | None = None) -> CheckReport:
     if missing:
         first = "; ".join(f"{spec.source.describe(s.path)} ({s.origin})" for s in missing[:3])
         raise DatasetError(f"{len(missing):,} of {len(unique):,} images are missing, first: {first}")
-    workers = workers or min(os.cpu_count() or 1, 8)
-    bar = progress_bar(total=len(unique), desc=f"checking {spec.name}", unit="img")
-    failures: list[str] = []
-    if workers > 1 and len(unique) > 256:
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-        with ctx.Pool(workers, initializer=_init, initargs=(spec.source,)) as pool:
-            for err in pool.imap(_try_decode, unique, chunksize=64):
-                bar.update(1)
-                if err:
-                    failures.append(err)
-    else:
-        _init(spec.source)
-        for s in unique:
-            err = _try_decode(s)
-            bar.update(1)
-            if err:
-                failures.append(err)
-    bar.close()
+    failures = [err for errors in map_chunks(_check_chunk, unique, source=spec.source, size=CHECK_SIZE,
+                                             workers=workers, desc=f"checking {spec.name}") for err in errors]
     if failures:
         more = f" (and {len(failures) - 1:,} more undecodable images)" if len(failures) > 1 else ""
         raise DatasetError(failures[0] + more)

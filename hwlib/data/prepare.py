@@ -1,11 +1,10 @@
 """One call from a DATA setting to decoded tensors: what notebooks and the runner use."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..paths import DATA_DIR, REPO_ROOT, resolve_repo_path
+from ..paths import DATA_DIR, display_path, resolve_repo_path
 from .cache import SplitTensors, load_split
 from .lists import DatasetSpec, Sample, open_dataset
 from .synthetic import SyntheticSpec, generate
@@ -18,13 +17,6 @@ def resolve_data(data: str | Path | None) -> Path:
         spec = SyntheticSpec()
         return generate(DATA_DIR / spec.name, spec)
     return resolve_repo_path(data)
-
-
-def display_path(path: Path) -> str:
-    """A path as a reader of the report should see it: relative to the repository when that is
-    shorter (data/synthetic10, ../shared/data/imagenette10), else absolute."""
-    rel = os.path.relpath(Path(path).resolve(), REPO_ROOT)
-    return rel if rel.count("..") <= 2 else str(Path(path).resolve())
 
 
 def per_class_subset(samples: list[Sample], limit: int | None) -> list[Sample]:
