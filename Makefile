@@ -10,7 +10,7 @@ PUBLISH ?= 0
 
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: install report test test-unit check-data clean
+.PHONY: install report test test-unit lint check-data lab clean
 install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -24,9 +24,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 report: install
 	$(PY) -m hwlib.runner --profile $(PROFILE) --seed $(SEED) $(if $(DATA),--data "$(DATA)") $(if $(filter 1,$(PUBLISH)),--publish)
 
-## unit tests of hwlib (real-data tests run when ../shared/data exists) and nbval over the notebooks (smoke profile)
-test: install
-	HWLIB_PROFILE=smoke HWLIB_PROGRESS=line $(PY) -m pytest tests notebooks $(NBVAL) -p no:cacheprovider
+## lint (ruff), unit tests of hwlib (real-data tests run when ../shared/data exists) and nbval over the notebooks (smoke profile)
+test: install lint
+	HWLIB_PROFILE=smoke HWLIB_DATA= HWLIB_PROGRESS=line $(PY) -m pytest tests notebooks $(NBVAL) -p no:cacheprovider
+
+lint: install
+	$(VENV)/bin/ruff check hwlib tests
 
 test-unit: install
 	HWLIB_PROGRESS=line $(PY) -m pytest tests -p no:cacheprovider
@@ -34,6 +37,11 @@ test-unit: install
 ## make check-data DATA=path/or.zip: validate a dataset (every image decoded)
 check-data: install
 	$(PY) -m hwlib.data check "$(DATA)"
+
+## make lab: JupyterLab on notebooks/ from the venv; kernel python3 is the venv's Python (hwlib importable)
+lab: install
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3"
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 clean:
 	rm -rf runs data/cache

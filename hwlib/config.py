@@ -1,44 +1,106 @@
-"""Run profiles: how big a run is (image size, images per class, epochs, batch, learning rates).
+"""Run profiles: how big a run is, grouped by what each setting is for.
 
-A notebook's `parameters` cell names a profile; the environment variable HWLIB_PROFILE wins over it
-(nbval cannot inject parameters, so `make test` sets HWLIB_PROFILE=smoke).
+A profile is built with keyword arguments only: its data settings (image size, images per class),
+the channel study's (notebook 01) and the Dense4 study's (notebook 02). A notebook's `parameters`
+cell names a profile; the environment variable HWLIB_PROFILE wins over it (nbval cannot inject
+parameters, so `make test` sets HWLIB_PROFILE=smoke).
 """
+
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
 
 
-@dataclass(frozen=True)
-class Profile:
-    """The size of a run. The `seed` recipe is the report's (Adam, constant lr, no augmentation)."""
+@dataclass(frozen=True, kw_only=True)
+class DataSettings:
+    """Which images a run uses, at what size."""
 
-    name: str
     image_size: int  # images are resized to image_size x image_size px
     train_per_class: int | None  # first N training images of each class (None: all)
     eval_per_class: int | None  # first N val/test images of each class (None: all)
-    study_epochs: int  # notebook 01: FlexConv and 3-layer CNN models (about 20x cheaper than Dense4)
-    epochs: int  # notebook 02: Dense4 and ResNet34, every recipe and seed
-    batch_size: int  # flex_cnn, cnn3, ResNet34 (seed recipe); both models (strong recipe)
-    lr: float  # flex_cnn, cnn3, ResNet34 (seed recipe, Adam)
-    dense4_batch_size: int  # Dense4 (seed recipe)
-    dense4_lr: float  # Dense4 (seed recipe, Adam)
-    seeds: int  # notebook 02: seeds per model and recipe (SEED, SEED+1, ...)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelStudySettings:
+    """Notebook 01: FlexConv and 3-layer CNN models, one recipe (the original's: Adam, constant lr)."""
+
+    epochs: int
+    batch_size: int
+    lr: float  # Adam
+
+
+@dataclass(frozen=True, kw_only=True)
+class DenseStudySettings:
+    """Notebook 02: Dense4 and ResNet34 under every recipe and seed.
+
+    The original recipe gives ResNet34 `batch_size` / `lr` and Dense4 its own `dense4_batch_size` /
+    `dense4_lr`, as the original report did; the strong recipe gives both models `batch_size`.
+    """
+
+    epochs: int
+    seeds: int  # seeds per model and recipe: SEED, SEED+1, ...
+    batch_size: int
+    lr: float  # Adam, original recipe (ResNet34)
+    dense4_batch_size: int
+    dense4_lr: float  # Adam, original recipe (Dense4)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Profile:
+    """The size of a run: a name, what it is for, and one group of settings per concern."""
+
+    name: str
     note: str  # what the profile is for
+    data: DataSettings
+    channels: ChannelStudySettings
+    dense: DenseStudySettings
 
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def describe(self) -> str:
+        """Two lines for the top of a notebook."""
+        d, c, s = self.data, self.channels, self.dense
+        return (
+            f"profile {self.name!r} ({self.note})\n"
+            f"  image {d.image_size} px, train {d.train_per_class or 'all'} / eval {d.eval_per_class or 'all'} "
+            f"images per class; epochs: {c.epochs} (notebook 01), {s.epochs} (notebook 02, {s.seeds} "
+            f"seed{'s' if s.seeds > 1 else ''}); batch {c.batch_size} (Dense4 {s.dense4_batch_size}), "
+            f"Adam lr {c.lr:g} (Dense4 {s.dense4_lr:g})"
+        )
+
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", 32, 4, 4, 1, 1, 16, 1e-3, 16, 3e-3, 1,
-                     "CI: proves the notebooks run end to end; its numbers mean nothing"),
-    "cpu": Profile("cpu", 32, 100, None, 10, 5, 64, 1e-3, 64, 1e-3, 3,
-                   "make report's default on 2 CPU cores: 32 px, 100 training images per class, 3 seeds"),
-    "cpu-real": Profile("cpu-real", 32, 300, None, 15, 6, 64, 1e-3, 64, 1e-3, 3,
-                        "real photos on 2 CPU cores (about 35 min): 32 px, 300 training images per class, 3 seeds"),
-    "full": Profile("full", 128, None, None, 10, 10, 128, 1e-3, 256, 3e-3, 3,
-                    "the report's setting (128 px, all images, 10 epochs, Adam 1e-3 / Dense4 3e-3 batch 256); for a GPU"),
+    "smoke": Profile(
+        name="smoke",
+        note="CI: proves the notebooks run end to end; its numbers mean nothing",
+        data=DataSettings(image_size=32, train_per_class=4, eval_per_class=4),
+        channels=ChannelStudySettings(epochs=1, batch_size=16, lr=1e-3),
+        dense=DenseStudySettings(epochs=1, seeds=1, batch_size=16, lr=1e-3, dense4_batch_size=16, dense4_lr=3e-3),
+    ),
+    "cpu": Profile(
+        name="cpu",
+        note="make report's default on 2 CPU cores: 32 px, 100 training images per class, 3 seeds",
+        data=DataSettings(image_size=32, train_per_class=100, eval_per_class=None),
+        channels=ChannelStudySettings(epochs=10, batch_size=64, lr=1e-3),
+        dense=DenseStudySettings(epochs=5, seeds=3, batch_size=64, lr=1e-3, dense4_batch_size=64, dense4_lr=1e-3),
+    ),
+    "cpu-real": Profile(
+        name="cpu-real",
+        note="real photos on 2 CPU cores (about 35 min): 32 px, 300 training images per class, 3 seeds",
+        data=DataSettings(image_size=32, train_per_class=300, eval_per_class=None),
+        channels=ChannelStudySettings(epochs=15, batch_size=64, lr=1e-3),
+        dense=DenseStudySettings(epochs=6, seeds=3, batch_size=64, lr=1e-3, dense4_batch_size=64, dense4_lr=1e-3),
+    ),
+    "full": Profile(
+        name="full",
+        note="the original report's setting (128 px, all images, 10 epochs, Adam 1e-3 / Dense4 3e-3 batch 256); "
+        "for a GPU",
+        data=DataSettings(image_size=128, train_per_class=None, eval_per_class=None),
+        channels=ChannelStudySettings(epochs=10, batch_size=128, lr=1e-3),
+        dense=DenseStudySettings(epochs=10, seeds=3, batch_size=128, lr=1e-3, dense4_batch_size=256, dense4_lr=3e-3),
+    ),
 }
 
 
@@ -50,4 +112,4 @@ def resolve_profile(name: str) -> Profile:
     return PROFILES[chosen]
 
 
-__all__ = ["PROFILES", "Profile", "resolve_profile"]
+__all__ = ["PROFILES", "ChannelStudySettings", "DataSettings", "DenseStudySettings", "Profile", "resolve_profile"]

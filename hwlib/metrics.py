@@ -1,4 +1,5 @@
 """Classification metrics from predictions: accuracy, confusion matrix, macro precision/recall/F1."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
 
 
 @dataclass(frozen=True)
-class ClassificationReport:
+class ClassificationMetrics:
+    """Test-split metrics of one model: accuracy, macro averages and the confusion matrix."""
+
     accuracy: float
     macro_precision: float
     macro_recall: float
@@ -29,11 +32,15 @@ class ClassificationReport:
     confusion: np.ndarray  # (K, K), rows true, columns predicted
 
     def as_dict(self) -> dict:
-        return {"accuracy": self.accuracy, "macro_precision": self.macro_precision,
-                "macro_recall": self.macro_recall, "macro_f1": self.macro_f1}
+        return {
+            "accuracy": self.accuracy,
+            "macro_precision": self.macro_precision,
+            "macro_recall": self.macro_recall,
+            "macro_f1": self.macro_f1,
+        }
 
 
-def classification_report(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> ClassificationReport:
+def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> ClassificationMetrics:
     """Macro averages over all classes; a class never predicted has precision 0 (as scikit-learn's
     zero_division=0), a class absent from y_true is left out of the averages."""
     cm = confusion_matrix(y_true, y_pred, num_classes)
@@ -44,5 +51,10 @@ def classification_report(y_true: np.ndarray, y_pred: np.ndarray, num_classes: i
     recall = np.divide(tp, true_n, out=np.zeros_like(tp), where=true_n > 0)
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
-    return ClassificationReport(accuracy(y_true, y_pred), float(precision[present].mean()),
-                                float(recall[present].mean()), float(f1[present].mean()), cm)
+    return ClassificationMetrics(
+        accuracy(y_true, y_pred),
+        float(precision[present].mean()),
+        float(recall[present].mean()),
+        float(f1[present].mean()),
+        cm,
+    )

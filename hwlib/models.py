@@ -1,22 +1,26 @@
-"""The report's networks, as keyword-only factories.
+"""The original report's networks, as keyword-only factories.
 
-* :func:`flex_cnn` - the report's ``Question1_CNN``: FlexConv2d(16) -> pool -> conv 16->32 ->
+* :func:`flex_cnn` - the original report's ``Question1_CNN``: FlexConv2d(16) -> pool -> conv 16->32 ->
   pool -> conv 32->32 -> pool -> fc 128 -> fc classes.
 * :func:`cnn3` - the same network with a plain Conv2d(C, 16, 3, 'same') in place of FlexConv: the
   3-layer CNN baseline (three conv layers), fixed to C input channels.
-* :func:`dense4` - the report's 4-conv DenseNet, module for module as its ``print(model)``.
-* :func:`resnet34_baseline` - torchvision ResNet34 from scratch, with the report's head or a plain one.
+* :func:`dense4` - the original report's 4-conv DenseNet, module for module as its ``print(model)``.
+* :func:`resnet34_baseline` - torchvision ResNet34 from scratch, with the original report's head or a plain one.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.models import resnet34
 
-from .flexconv import FlexConv2d
+from .flexconv import FlexConv2d, FlexMode
+
+ResNetHead = Literal["original", "plain"]
 
 
 def check_images(x: torch.Tensor, *, who: str, channels: int | None) -> None:
@@ -26,8 +30,10 @@ def check_images(x: torch.Tensor, *, who: str, channels: int | None) -> None:
     if x.shape[1] < 1:
         raise ValueError(f"{who} needs at least one input channel, got shape {tuple(x.shape)}")
     if channels is not None and x.shape[1] != channels:
-        raise ValueError(f"{who} was built for {channels} input channels, got {x.shape[1]}; give it all {channels} "
-                         "(absent ones zero-filled: select_channels(..., zero_fill=True)) or use flex_cnn")
+        raise ValueError(
+            f"{who} was built for {channels} input channels, got {x.shape[1]}; give it all {channels} "
+            "(absent ones zero-filled: select_channels(..., zero_fill=True)) or use flex_cnn"
+        )
 
 
 def small_cnn_map_size(image_size: int) -> int:
@@ -41,16 +47,24 @@ def small_cnn_map_size(image_size: int) -> int:
 
 
 class SmallCNN(nn.Module):
-    """Shared body of :func:`flex_cnn` and :func:`cnn3` (the report's ``Question1_CNN``).
+    """Shared body of :func:`flex_cnn` and :func:`cnn3` (the original report's ``Question1_CNN``).
 
-    The first layer is given (``flex_layer`` or ``conv0``); the rest is the report's: max-pool 2,
+    The first layer is given (``flex_layer`` or ``conv0``); the rest is the original's: max-pool 2,
     conv1 (16 -> 32, 3x3 valid), conv2 (32 -> 32, 3x3 valid), fc1 (32*s*s -> 128), fc2 (-> classes),
     ReLU after each. With ``adaptive_head`` the last map is average-pooled to the s x s the network
-    was built for, so any input size works (s = 14 at 128 px, the report's 32*14*14 = 6272).
+    was built for, so any input size works (s = 14 at 128 px, the original's 32*14*14 = 6272).
     """
 
-    def __init__(self, first: nn.Module, *, first_name: str, first_out: int, num_classes: int,
-                 image_size: int, adaptive_head: bool):
+    def __init__(
+        self,
+        first: nn.Module,
+        *,
+        first_name: str,
+        first_out: int,
+        num_classes: int,
+        image_size: int,
+        adaptive_head: bool,
+    ):
         super().__init__()
         self.first_name = first_name
         self.add_module(first_name, first)
@@ -66,8 +80,11 @@ class SmallCNN(nn.Module):
         """x: (B, C, H, W); channels: for a FlexConv first layer, the identity of each input channel
         (e.g. [0, 2] for R and B), default 0..C-1."""
         first = getattr(self, self.first_name)
-        check_images(x, who=type(self).__name__ + f"({self.first_name})",
-                     channels=first.in_channels if isinstance(first, nn.Conv2d) else None)
+        check_images(
+            x,
+            who=type(self).__name__ + f"({self.first_name})",
+            channels=first.in_channels if isinstance(first, nn.Conv2d) else None,
+        )
         x = first(x, channels) if isinstance(first, FlexConv2d) else first(x)
         x = self.pool(F.relu(x))  # (B, 16, S/2, S/2)
         x = self.pool(F.relu(self.conv1(x)))  # (B, 32, ., .)
@@ -76,23 +93,50 @@ class SmallCNN(nn.Module):
         return self.fc2(F.relu(self.fc1(x)))  # (B, classes)
 
 
-def flex_cnn(*, num_classes: int = 50, image_size: int = 128, mode: str = "pooled", out_channels: int = 16,
-             grid: int = 8, features: int = 4, channel_ids: int = 0) -> SmallCNN:
-    """The report's FlexConv network. ``mode="seed"`` with image_size=128 is its Question1_CNN
+def flex_cnn(
+    *,
+    num_classes: int = 50,
+    image_size: int = 128,
+    mode: FlexMode = "pooled",
+    out_channels: int = 16,
+    grid: int = 8,
+    features: int = 4,
+    channel_ids: int = 0,
+) -> SmallCNN:
+    """The original report's FlexConv network. ``mode="original"`` with image_size=128 is its Question1_CNN
     exactly (state_dict keys included) and takes only image_size inputs; ``mode="pooled"`` takes any
     channel count and any size >= 22 px; ``channel_ids=3`` adds the R, G, B identity table."""
-    layer = FlexConv2d(out_channels, 3, mode=mode, in_size=(image_size, image_size) if mode == "seed" else None,
-                       grid=grid, features=features, channel_ids=channel_ids)
-    return SmallCNN(layer, first_name="flex_layer", first_out=out_channels, num_classes=num_classes,
-                    image_size=image_size, adaptive_head=mode == "pooled")
+    layer = FlexConv2d(
+        out_channels,
+        3,
+        mode=mode,
+        in_size=(image_size, image_size) if mode == "original" else None,
+        grid=grid,
+        features=features,
+        channel_ids=channel_ids,
+    )
+    return SmallCNN(
+        layer,
+        first_name="flex_layer",
+        first_out=out_channels,
+        num_classes=num_classes,
+        image_size=image_size,
+        adaptive_head=mode == "pooled",
+    )
 
 
 def cnn3(*, num_classes: int = 50, image_size: int = 128, in_channels: int = 3, out_channels: int = 16) -> SmallCNN:
     """The 3-layer CNN baseline: Conv2d(in_channels, 16, 3, 'same') in place of FlexConv, then the
-    report's body. Fixed to ``in_channels`` (zero-fill missing channels, or train one per combination)."""
+    original's body. Fixed to ``in_channels`` (zero-fill missing channels, or train one per combination)."""
     conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding="same")
-    return SmallCNN(conv, first_name="conv0", first_out=out_channels, num_classes=num_classes,
-                    image_size=image_size, adaptive_head=True)
+    return SmallCNN(
+        conv,
+        first_name="conv0",
+        first_out=out_channels,
+        num_classes=num_classes,
+        image_size=image_size,
+        adaptive_head=True,
+    )
 
 
 class Bottleneck(nn.Module):
@@ -123,7 +167,7 @@ class Transition(nn.Module):
 
 
 class Dense4(nn.Module):
-    """The report's 4-conv DenseNet.
+    """The original report's 4-conv DenseNet.
 
     conv1 7x7/2 (3 -> k0) + BN + ReLU + max-pool 3/2, then two dense blocks of one
     :class:`Bottleneck` each with a :class:`Transition` between, BN + ReLU, global average pool, fc.
@@ -133,8 +177,16 @@ class Dense4(nn.Module):
     between the blocks; then three conv layers remain), the last two for the ablation.
     """
 
-    def __init__(self, *, num_classes: int = 50, growth_rate: int = 512, init_channels: int = 512,
-                 in_channels: int = 3, concat: bool = True, transition: bool = True):
+    def __init__(
+        self,
+        *,
+        num_classes: int = 50,
+        growth_rate: int = 512,
+        init_channels: int = 512,
+        in_channels: int = 3,
+        concat: bool = True,
+        transition: bool = True,
+    ):
         super().__init__()
         c = init_channels
         self.conv1 = nn.Conv2d(in_channels, c, kernel_size=7, stride=2, padding=2, bias=False)
@@ -160,24 +212,37 @@ class Dense4(nn.Module):
         return self.fc(out)
 
 
-def dense4(*, num_classes: int = 50, growth_rate: int = 512, init_channels: int = 512, concat: bool = True,
-           transition: bool = True) -> Dense4:
-    """The report's Dense4: 5,375,538 parameters at 50 classes with the defaults."""
-    return Dense4(num_classes=num_classes, growth_rate=growth_rate, init_channels=init_channels, concat=concat,
-                  transition=transition)
+def dense4(
+    *,
+    num_classes: int = 50,
+    growth_rate: int = 512,
+    init_channels: int = 512,
+    concat: bool = True,
+    transition: bool = True,
+) -> Dense4:
+    """The original report's Dense4: 5,375,538 parameters at 50 classes with the defaults."""
+    return Dense4(
+        num_classes=num_classes,
+        growth_rate=growth_rate,
+        init_channels=init_channels,
+        concat=concat,
+        transition=transition,
+    )
 
 
-def resnet34_baseline(*, num_classes: int = 50, head: str = "seed") -> nn.Module:
+def resnet34_baseline(*, num_classes: int = 50, head: ResNetHead = "original") -> nn.Module:
     """torchvision ResNet34, randomly initialised (no pretrained weights).
 
-    head="seed": the report's model, the 1000-way fc kept, then ReLU and Linear(1000, num_classes)
+    head="original": the original report's model, the 1000-way fc kept, then ReLU and Linear(1000, num_classes)
     (21,847,722 parameters at 50 classes). head="plain": fc replaced by Linear(512, num_classes)
     (21,310,322).
     """
     net = resnet34(weights=None)
-    if head == "seed":
-        return nn.Sequential(OrderedDict([("backbone", net), ("act", nn.ReLU()), ("classifier", nn.Linear(1000, num_classes))]))
+    if head == "original":
+        return nn.Sequential(
+            OrderedDict([("backbone", net), ("act", nn.ReLU()), ("classifier", nn.Linear(1000, num_classes))])
+        )
     if head == "plain":
         net.fc = nn.Linear(net.fc.in_features, num_classes)
         return net
-    raise ValueError(f"head must be 'seed' or 'plain', got {head!r}")
+    raise ValueError(f"head must be 'original' or 'plain', got {head!r}")

@@ -1,17 +1,20 @@
 """Parameter arithmetic in closed form, and the same numbers measured with torchinfo.
 
-Every count the report states is recomputed here; :func:`report_checks` builds the models,
+Every count the original report states is recomputed here; :func:`count_checks` builds the models,
 measures them and returns `formula vs measured` rows. MACs are multiply-adds per image at a
 stated input size (torchinfo's "mult-adds"), not FLOPs and not per batch.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import torch
 from torch import nn
 from torchinfo import summary
 
+from .flexconv import FlexMode
 from .models import cnn3, dense4, flex_cnn, resnet34_baseline, small_cnn_map_size
 
 
@@ -30,18 +33,27 @@ def linear_params(in_features: int, out_features: int, *, bias: bool = True) -> 
     return in_features * out_features + (out_features if bias else 0)
 
 
-def flexconv_params(out_channels: int, kernel_size: int = 3, *, mode: str = "pooled", in_size: tuple[int, int] | None = None,
-                    grid: int = 8, features: int = 4, channel_ids: int = 0, embed_dim: int = 8) -> int:
+def flexconv_params(
+    out_channels: int,
+    kernel_size: int = 3,
+    *,
+    mode: FlexMode = "pooled",
+    in_size: tuple[int, int] | None = None,
+    grid: int = 8,
+    features: int = 4,
+    channel_ids: int = 0,
+    embed_dim: int = 8,
+) -> int:
     """FlexConv2d: the shared 1 -> F_c 3x3 extractor, plus Linear(F -> k*k*out), plus (pooled) out biases.
 
-    Seed mode: F = H*W, so the count grows with image area and not with input channels.
+    Original mode: F = H*W, so the count grows with image area and not with input channels.
     Pooled mode: F = F_c * grid^2 (+ embed_dim with a channel-identity table of channel_ids x
     embed_dim), independent of both.
     """
     kk_out = kernel_size * kernel_size * out_channels
-    if mode == "seed":
+    if mode == "original":
         if in_size is None:
-            raise ValueError("seed mode needs in_size")
+            raise ValueError("original mode needs in_size")
         return conv2d_params(1, 1, 3) + linear_params(in_size[0] * in_size[1], kk_out)
     identity = channel_ids * embed_dim if channel_ids else 0
     f = features * grid * grid + (embed_dim if channel_ids else 0)
@@ -50,14 +62,33 @@ def flexconv_params(out_channels: int, kernel_size: int = 3, *, mode: str = "poo
 
 def _small_cnn_body(first_out: int, num_classes: int, image_size: int) -> int:
     s = small_cnn_map_size(image_size)
-    return (conv2d_params(first_out, 32, 3) + conv2d_params(32, 32, 3) + linear_params(32 * s * s, 128)
-            + linear_params(128, num_classes))
+    return (
+        conv2d_params(first_out, 32, 3)
+        + conv2d_params(32, 32, 3)
+        + linear_params(32 * s * s, 128)
+        + linear_params(128, num_classes)
+    )
 
 
-def flex_cnn_params(*, num_classes: int = 50, image_size: int = 128, mode: str = "pooled", out_channels: int = 16,
-                    grid: int = 8, features: int = 4, channel_ids: int = 0) -> int:
-    layer = flexconv_params(out_channels, 3, mode=mode, in_size=(image_size, image_size), grid=grid, features=features,
-                            channel_ids=channel_ids)
+def flex_cnn_params(
+    *,
+    num_classes: int = 50,
+    image_size: int = 128,
+    mode: FlexMode = "pooled",
+    out_channels: int = 16,
+    grid: int = 8,
+    features: int = 4,
+    channel_ids: int = 0,
+) -> int:
+    layer = flexconv_params(
+        out_channels,
+        3,
+        mode=mode,
+        in_size=(image_size, image_size),
+        grid=grid,
+        features=features,
+        channel_ids=channel_ids,
+    )
     return layer + _small_cnn_body(out_channels, num_classes, image_size)
 
 
@@ -71,16 +102,24 @@ def dense4_params(*, num_classes: int = 50, growth_rate: int = 512, init_channel
     c1 = k0 + k  # after the first concatenation
     t = c1 // 2  # after the transition
     c2 = t + k
-    return (conv2d_params(3, k0, 7, bias=False) + batchnorm2d_params(k0)
-            + conv2d_params(k0, k, 3, bias=False) + batchnorm2d_params(k)
-            + conv2d_params(c1, t, 1, bias=False) + batchnorm2d_params(t)
-            + conv2d_params(t, k, 3, bias=False) + batchnorm2d_params(k)
-            + batchnorm2d_params(c2) + linear_params(c2, num_classes))
+    return (
+        conv2d_params(3, k0, 7, bias=False)
+        + batchnorm2d_params(k0)
+        + conv2d_params(k0, k, 3, bias=False)
+        + batchnorm2d_params(k)
+        + conv2d_params(c1, t, 1, bias=False)
+        + batchnorm2d_params(t)
+        + conv2d_params(t, k, 3, bias=False)
+        + batchnorm2d_params(k)
+        + batchnorm2d_params(c2)
+        + linear_params(c2, num_classes)
+    )
 
 
-def resnet34_params(*, num_classes: int = 1000, head: str = "imagenet") -> int:
+def resnet34_params(*, num_classes: int = 1000, head: Literal["imagenet", "original", "plain"] = "imagenet") -> int:
     """torchvision ResNet34 (BasicBlock x [3, 4, 6, 3]); head "imagenet" = fc 512->num_classes as
-    shipped, "seed" = 1000-way fc + Linear(1000, num_classes), "plain" = fc 512->num_classes."""
+    shipped, "original" = the original report's 1000-way fc + Linear(1000, num_classes), "plain" = fc
+    512->num_classes."""
     total = conv2d_params(3, 64, 7, bias=False) + batchnorm2d_params(64)
     inplanes = 64
     for planes, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
@@ -91,7 +130,7 @@ def resnet34_params(*, num_classes: int = 1000, head: str = "imagenet") -> int:
             if s != 1 or inplanes != planes:
                 total += conv2d_params(inplanes, planes, 1, bias=False) + batchnorm2d_params(planes)
             inplanes = planes
-    if head == "seed":
+    if head == "original":
         return total + linear_params(512, 1000) + linear_params(1000, num_classes)
     if head in ("plain", "imagenet"):
         return total + linear_params(512, num_classes)
@@ -147,8 +186,8 @@ class Check:
         return {**asdict(self), "match": self.match}
 
 
-def report_checks() -> list[Check]:
-    """Every parameter count the report (and the issues) state: closed form vs torchinfo."""
+def count_checks() -> list[Check]:
+    """Every parameter count the original report (and the issues) state: closed form vs torchinfo."""
     from .flexconv import FlexConv2d
 
     def m(model: nn.Module, size: tuple[int, ...]) -> int:
@@ -156,22 +195,46 @@ def report_checks() -> list[Check]:
 
     torch.manual_seed(0)
     rows = [
-        Check("Conv2d(3, 32, 3) 'same'", conv2d_params(3, 32, 3), m(nn.Conv2d(3, 32, 3, padding="same"), (3, 128, 128))),
-        Check("FlexConv2d seed, 32 out, 128x128 (report's count)", flexconv_params(32, 3, mode="seed", in_size=(128, 128)),
-              m(FlexConv2d(32, 3, mode="seed", in_size=(128, 128)), (3, 128, 128))),
-        Check("FlexConv2d pooled, 32 out (any size)", flexconv_params(32, 3, mode="pooled"),
-              m(FlexConv2d(32, 3, mode="pooled"), (3, 128, 128))),
-        Check("flex_cnn seed, 128 px, 50 classes (report's Question1_CNN)", flex_cnn_params(mode="seed"),
-              m(flex_cnn(mode="seed"), (3, 128, 128))),
-        Check("flex_cnn pooled, 128 px, 50 classes", flex_cnn_params(mode="pooled"), m(flex_cnn(mode="pooled"), (3, 128, 128))),
+        Check(
+            "Conv2d(3, 32, 3) 'same'", conv2d_params(3, 32, 3), m(nn.Conv2d(3, 32, 3, padding="same"), (3, 128, 128))
+        ),
+        Check(
+            "FlexConv2d original, 32 out, 128x128 (original's count)",
+            flexconv_params(32, 3, mode="original", in_size=(128, 128)),
+            m(FlexConv2d(32, 3, mode="original", in_size=(128, 128)), (3, 128, 128)),
+        ),
+        Check(
+            "FlexConv2d pooled, 32 out (any size)",
+            flexconv_params(32, 3, mode="pooled"),
+            m(FlexConv2d(32, 3, mode="pooled"), (3, 128, 128)),
+        ),
+        Check(
+            "flex_cnn original, 128 px, 50 classes (original's Question1_CNN)",
+            flex_cnn_params(mode="original"),
+            m(flex_cnn(mode="original"), (3, 128, 128)),
+        ),
+        Check(
+            "flex_cnn pooled, 128 px, 50 classes",
+            flex_cnn_params(mode="pooled"),
+            m(flex_cnn(mode="pooled"), (3, 128, 128)),
+        ),
         Check("cnn3, 128 px, 50 classes", cnn3_params(), m(cnn3(), (3, 128, 128))),
         Check("Dense4, 50 classes", dense4_params(), m(dense4(), (3, 128, 128))),
-        Check("ResNet34 + report head (fc 1000 + ReLU + Linear(1000, 50))", resnet34_params(num_classes=50, head="seed"),
-              m(resnet34_baseline(head="seed"), (3, 128, 128))),
-        Check("ResNet34, fc replaced (50 classes)", resnet34_params(num_classes=50, head="plain"),
-              m(resnet34_baseline(head="plain"), (3, 128, 128))),
-        Check("ResNet34 torchvision (1000 classes) vs its IMAGENET1K_V1 metadata", resnet34_params(),
-              _torchvision_resnet34_num_params()),
+        Check(
+            "ResNet34 + original head (fc 1000 + ReLU + Linear(1000, 50))",
+            resnet34_params(num_classes=50, head="original"),
+            m(resnet34_baseline(head="original"), (3, 128, 128)),
+        ),
+        Check(
+            "ResNet34, fc replaced (50 classes)",
+            resnet34_params(num_classes=50, head="plain"),
+            m(resnet34_baseline(head="plain"), (3, 128, 128)),
+        ),
+        Check(
+            "ResNet34 torchvision (1000 classes) vs its IMAGENET1K_V1 metadata",
+            resnet34_params(),
+            _torchvision_resnet34_num_params(),
+        ),
     ]
     return rows
 
@@ -184,36 +247,53 @@ def _torchvision_resnet34_num_params() -> int:
 
 
 @dataclass(frozen=True)
-class ReportClaim:
-    """A number as the report states it, and the correct one."""
+class OriginalClaim:
+    """A number as the original report states it, and the correct one."""
 
     what: str
-    report: str
+    original: str
     correct: str
     why: str
 
 
-def report_corrections() -> list[ReportClaim]:
-    """The report's parameter arithmetic, item by item, with the errors named."""
+def original_corrections() -> list[OriginalClaim]:
+    """The original report's parameter arithmetic, item by item, with the errors named."""
     lin_w = 128 * 128 * 3 * 3 * 32
     lin_b = 3 * 3 * 32
     conv = conv2d_params(1, 1, 3)
-    d4, r34 = dense4_params(), resnet34_params(num_classes=50, head="seed")
-    d4_m, r34_m = measure(dense4(), (3, 128, 128)).macs, measure(resnet34_baseline(head="seed"), (3, 128, 128)).macs
+    d4, r34 = dense4_params(), resnet34_params(num_classes=50, head="original")
+    d4_m, r34_m = measure(dense4(), (3, 128, 128)).macs, measure(resnet34_baseline(head="original"), (3, 128, 128)).macs
     return [
-        ReportClaim("Conv2d(3, 32, 3) parameters", "864 + 32 = 896", f"{conv2d_params(3, 32, 3):,}", "correct"),
-        ReportClaim("FlexConv 1->1 extract conv", "3*3*32 + 32 = 320", f"1*1*3*3 + 1 = {conv}",
-                    "one shared 1->1 3x3 conv: 9 weights and 1 bias, not one per output channel"),
-        ReportClaim("FlexConv Linear weights", "128*128*3*3*32 = 4,718,592", f"{lin_w:,}", "correct"),
-        ReportClaim("FlexConv Linear bias", "32", f"3*3*32 = {lin_b}", "the Linear outputs k*k*out = 288 values, one bias each"),
-        ReportClaim("FlexConv Linear total", "4,718,624", f"{lin_w + lin_b:,}", "follows from the bias"),
-        ReportClaim("FlexConv layer total", "320 + 4,718,624 = 4,718,944",
-                    f"{conv} + {lin_w + lin_b:,} = {flexconv_params(32, 3, mode='seed', in_size=(128, 128)):,}", "both errors above"),
-        ReportClaim("Dense4 vs ResNet34 parameters", "Dense4 about 2.5x ResNet34",
-                    f"{d4:,} / {r34:,} = {d4 / r34:.3f}x", "Dense4 has about a quarter of ResNet34's parameters"),
-        ReportClaim("Dense4 vs ResNet34 multiply-adds at 128 px", "printed (3.86 G, 1.20 G), not discussed",
-                    f"{d4_m / 1e9:.2f} G / {r34_m / 1e9:.2f} G = {d4_m / r34_m:.2f}x",
-                    "Dense4 costs more compute per image: it is wide where maps are large"),
+        OriginalClaim("Conv2d(3, 32, 3) parameters", "864 + 32 = 896", f"{conv2d_params(3, 32, 3):,}", "correct"),
+        OriginalClaim(
+            "FlexConv 1->1 extract conv",
+            "3*3*32 + 32 = 320",
+            f"1*1*3*3 + 1 = {conv}",
+            "one shared 1->1 3x3 conv: 9 weights and 1 bias, not one per output channel",
+        ),
+        OriginalClaim("FlexConv Linear weights", "128*128*3*3*32 = 4,718,592", f"{lin_w:,}", "correct"),
+        OriginalClaim(
+            "FlexConv Linear bias", "32", f"3*3*32 = {lin_b}", "the Linear outputs k*k*out = 288 values, one bias each"
+        ),
+        OriginalClaim("FlexConv Linear total", "4,718,624", f"{lin_w + lin_b:,}", "follows from the bias"),
+        OriginalClaim(
+            "FlexConv layer total",
+            "320 + 4,718,624 = 4,718,944",
+            f"{conv} + {lin_w + lin_b:,} = {flexconv_params(32, 3, mode='original', in_size=(128, 128)):,}",
+            "both errors above",
+        ),
+        OriginalClaim(
+            "Dense4 vs ResNet34 parameters",
+            "Dense4 about 2.5x ResNet34",
+            f"{d4:,} / {r34:,} = {d4 / r34:.3f}x",
+            "Dense4 has about a quarter of ResNet34's parameters",
+        ),
+        OriginalClaim(
+            "Dense4 vs ResNet34 multiply-adds at 128 px",
+            "printed (3.86 G, 1.20 G), not discussed",
+            f"{d4_m / 1e9:.2f} G / {r34_m / 1e9:.2f} G = {d4_m / r34_m:.2f}x",
+            "Dense4 costs more compute per image: it is wide where maps are large",
+        ),
     ]
 
 
@@ -226,14 +306,17 @@ def crossover_channels(flex_params: int, *, out_channels: int, kernel_size: int 
 
 def params_vs_channels(*, out_channels: int, channels, map_sizes: tuple[int, ...]) -> tuple[dict, dict]:
     """Closed-form curves (name -> parameters at each C) and crossovers (name -> C) for a
-    standard conv, seed-mode FlexConv at each map size, and pooled FlexConv."""
+    standard conv, original-mode FlexConv at each map size, and pooled FlexConv."""
     import numpy as np
 
     channels = np.asarray(channels)
     conv_name = f"Conv2d(C, {out_channels}, 3)"
     curves = {conv_name: out_channels * 9 * channels + out_channels}
     crossovers = {}
-    flexes = {f"FlexConv seed, {s}x{s} maps": flexconv_params(out_channels, mode="seed", in_size=(s, s)) for s in map_sizes}
+    flexes = {
+        f"FlexConv original, {s}x{s} maps": flexconv_params(out_channels, mode="original", in_size=(s, s))
+        for s in map_sizes
+    }
     flexes["FlexConv pooled (any size)"] = flexconv_params(out_channels, mode="pooled")
     for name, p in flexes.items():
         curves[name] = np.full(channels.shape, p)

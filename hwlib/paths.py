@@ -1,4 +1,5 @@
 """Where the repository lives (hwlib is installed editable), so notebooks and CLIs agree on paths."""
+
 from __future__ import annotations
 
 import os

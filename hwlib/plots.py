@@ -1,4 +1,5 @@
 """Figures: one seaborn theme, PNGs saved with fixed metadata (same bytes on a re-run)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,8 +46,17 @@ def plot_confusion(cm: np.ndarray, *, title: str, labels: list[str] | None = Non
     """Row-normalised confusion matrix (rows: true class)."""
     norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
     ax = ax or plt.subplots(figsize=(5, 4.2))[1]
-    sns.heatmap(norm, vmin=0, vmax=1, cmap="viridis", square=True, ax=ax, cbar_kws={"label": "fraction of true class"},
-                xticklabels=labels if labels else "auto", yticklabels=labels if labels else "auto")
+    sns.heatmap(
+        norm,
+        vmin=0,
+        vmax=1,
+        cmap="viridis",
+        square=True,
+        ax=ax,
+        cbar_kws={"label": "fraction of true class"},
+        xticklabels=labels if labels else "auto",
+        yticklabels=labels if labels else "auto",
+    )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
@@ -67,13 +77,18 @@ def plot_combo_heatmap(acc: dict[str, dict[str, float]], *, title: str) -> plt.F
 def plot_flexconv_flow(trace: dict, *, channel_names: str = "RGB", outputs: int = 3) -> plt.Figure:
     """FlexConv2d's data flow on one real image: each input channel -> its feature map -> (pooled
     grid) -> its generated 3x3 kernels; all channels' kernels -> the output maps."""
-    x, feats, pooled, kern, out = (None if trace[k] is None else trace[k].detach().float().cpu()
-                                   for k in ("input", "features", "pooled", "kernels", "output"))
+    x, feats, pooled, kern, out = (
+        None if trace[k] is None else trace[k].detach().float().cpu()
+        for k in ("input", "features", "pooled", "kernels", "output")
+    )
     c = x.shape[0]
     cols = 3 + (pooled is not None) + 1
     fig, axes = plt.subplots(c, cols, figsize=(2.1 * cols, 2.1 * c + 0.4), squeeze=False)
-    titles = ["input channel", "extract_conv + ReLU"] + (["pooled grid"] if pooled is not None else []) + \
-             [f"kernels for outputs 0-{outputs - 1}", "output map"]
+    titles = (
+        ["input channel", "extract_conv + ReLU"]
+        + (["pooled grid"] if pooled is not None else [])
+        + [f"kernels for outputs 0-{outputs - 1}", "output map"]
+    )
     for i in range(c):
         row = [x[i], feats[i].mean(0)] + ([pooled[i].mean(0)] if pooled is not None else [])
         row.append(_kernel_strip(kern[:outputs, i]))
@@ -89,7 +104,9 @@ def plot_flexconv_flow(trace: dict, *, channel_names: str = "RGB", outputs: int 
         if i > 0:
             axes[i, -1].set_title(f"output {i % out.shape[0]}", fontsize=8)
     axes[0, -1].set_title(f"{titles[-1]} (output 0)", fontsize=9)
-    fig.suptitle("FlexConv2d: every channel makes its own kernels; one grouped conv applies them per sample", fontsize=10)
+    fig.suptitle(
+        "FlexConv2d: every channel makes its own kernels; one grouped conv applies them per sample", fontsize=10
+    )
     fig.tight_layout()
     return fig
 
@@ -100,24 +117,26 @@ def _kernel_strip(k) -> np.ndarray:
     n, s, _ = k.shape
     canvas = np.full((s, n * (s + 1) - 1), np.nan)
     for i in range(n):
-        canvas[:, i * (s + 1):i * (s + 1) + s] = k[i]
+        canvas[:, i * (s + 1) : i * (s + 1) + s] = k[i]
     return canvas
 
 
-def plot_params_vs_channels(curves: dict[str, "np.ndarray"], channels: "np.ndarray", crossovers: dict[str, int],
-                            *, conv_label: str) -> plt.Figure:
+def plot_params_vs_channels(
+    curves: dict[str, np.ndarray], channels: np.ndarray, crossovers: dict[str, int], *, conv_label: str
+) -> plt.Figure:
     """Parameters of one layer vs its input channels (log-log), crossover points marked."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for name, ys in curves.items():
         ax.plot(channels, ys, label=name, lw=2 if name == conv_label else 1.5, ls="-" if name == conv_label else "--")
     conv = curves[conv_label]
-    for i, (name, c) in enumerate(sorted(crossovers.items(), key=lambda kv: kv[1])):
+    for i, (_name, c) in enumerate(sorted(crossovers.items(), key=lambda kv: kv[1])):
         if channels[0] <= c <= channels[-1]:
             y = conv[np.searchsorted(channels, c)]
             ax.plot([c], [y], "o", color="black", ms=5)
             # alternate label sides so neighbouring crossovers (257 and 258) stay readable
-            ax.annotate(f"C={c}", (c, y), textcoords="offset points", xytext=(6, -13) if i % 2 == 0 else (-42, 6),
-                        fontsize=8)
+            ax.annotate(
+                f"C={c}", (c, y), textcoords="offset points", xytext=(6, -13) if i % 2 == 0 else (-42, 6), fontsize=8
+            )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("input channels C")
@@ -152,11 +171,18 @@ def plot_history_bands(runs: dict[str, dict[str, list[list[dict]]]], *, title: s
 
 def plot_accuracy_bars(acc: dict[str, dict[str, list[float]]], *, title: str) -> plt.Figure:
     """Test accuracy, mean with a standard-deviation error bar and the seeds as dots, per recipe and model."""
-    rows = [{"recipe": r, "model": m, "accuracy": a} for r, models in acc.items() for m, vals in models.items() for a in vals]
+    rows = [
+        {"recipe": r, "model": m, "accuracy": a}
+        for r, models in acc.items()
+        for m, vals in models.items()
+        for a in vals
+    ]
     df = pd.DataFrame(rows)
     fig, ax = plt.subplots(figsize=(6.5, 4))
     sns.barplot(df, x="recipe", y="accuracy", hue="model", errorbar="sd", capsize=0.1, ax=ax, alpha=0.8)
-    sns.stripplot(df, x="recipe", y="accuracy", hue="model", dodge=True, ax=ax, color="black", size=4, legend=False)
+    sns.stripplot(
+        df, x="recipe", y="accuracy", hue="model", dodge=True, ax=ax, palette="dark:black", size=4, legend=False
+    )
     ax.set_title(title)
     ax.set_ylabel("test accuracy")
     fig.tight_layout()

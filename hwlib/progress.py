@@ -3,6 +3,7 @@
 `HWLIB_PROGRESS=line` (set by the report runner and `make test`) or a non-interactive CI
 environment turns bars off; widget bars break papermill logs and bloat committed notebooks.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,15 @@ class _Lines:
         pass
 
 
-def progress_bar(iterable=None, **kwargs):
-    """A tqdm.auto bar, or a few plain lines when bars are off."""
+class _Silent(_Lines):
+    """Stand-in for a bar that prints nothing (the caller prints its own summary line)."""
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+
+def progress_bar(iterable=None, *, lines: bool = True, **kwargs):
+    """A tqdm.auto bar, or when bars are off: a few plain lines (`lines=True`) or nothing."""
     if bars_enabled():
         return tqdm(iterable, file=sys.stderr, dynamic_ncols=True, **kwargs)
-    return _Lines(iterable, **kwargs)
+    return _Lines(iterable, **kwargs) if lines else _Silent(iterable, **kwargs)

@@ -6,11 +6,13 @@ results/ beside them; the committed notebooks, figures/ and results/ are not tou
 counts kept, volatile metadata and the injected-parameters cell removed) and figures/ and
 results/ are rewritten.
 """
+
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -21,9 +23,10 @@ from .config import PROFILES
 from .data.lists import DatasetError, open_dataset
 from .data.prepare import resolve_data
 from .paths import REPO_ROOT, RUNS_DIR, display_path
-from .report import update_readme
+from .publish import update_readme
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+SUMMARY_NOTEBOOKS = ("01_flexconv.ipynb", "02_dense4_vs_resnet34.ipynb")  # open with a Summary of their study
 NOTEBOOKS = ("01_flexconv.ipynb", "02_dense4_vs_resnet34.ipynb", "03_param_analysis.ipynb")
 KERNEL = "python3"
 VOLATILE_CELL_KEYS = ("papermill", "execution", "collapsed", "scrolled")
@@ -32,8 +35,8 @@ VOLATILE_NB_KEYS = ("papermill", "widgets")
 
 def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Drop what changes on every run but says nothing (timings, papermill bookkeeping, widget
-    state, the injected-parameters cell); keep outputs and execution counts (nbval needs counts)."""
-    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    state); keep outputs, execution counts (nbval needs them) and papermill's injected-parameters
+    cell, the record of the parameters the notebook ran with."""
     for cell in nb.cells:
         for key in VOLATILE_CELL_KEYS:
             cell.metadata.pop(key, None)
@@ -45,23 +48,74 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+MAX_CELL_LINES = 40  # what a reader scrolls past in one code cell's printed output
+ABSOLUTE_PATH_MARKERS = ("/work/", "/home/", "/root/", "/tmp/", "/Users/", "C:\\")
+
+
+def _output_text(output) -> str:
+    if output.get("output_type") == "stream":
+        return output.get("text", "")
+    data = output.get("data", {})
+    return data.get("text/markdown") or data.get("text/plain") or ""
+
+
+def output_problems(nb: nbformat.NotebookNode, *, name: str, summary: bool) -> list[str]:
+    """What a reader should not meet in an executed notebook: a code cell printing more than
+    MAX_CELL_LINES lines, a warning on stderr, a machine's absolute path; and (summary=True) a
+    missing Summary display, or one without numbers."""
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        printed = sum(
+            o.get("text", "").count("\n") for o in cell.get("outputs", []) if o.get("output_type") == "stream"
+        )
+        if printed > MAX_CELL_LINES:
+            problems.append(f"{name} cell {i}: prints {printed} lines (at most {MAX_CELL_LINES})")
+        for o in cell.get("outputs", []):
+            text = _output_text(o)
+            if o.get("name") == "stderr" and "Warning" in text:
+                problems.append(f"{name} cell {i}: a warning on stderr: {text.strip().splitlines()[0][:120]}")
+            if any(m in text for m in ABSOLUTE_PATH_MARKERS):
+                problems.append(f"{name} cell {i}: output shows an absolute path")
+    if summary:
+        shown = [_output_text(o) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        summaries = [t for t in shown if t.startswith("**Summary**")]
+        if not summaries:
+            problems.append(f"{name}: no Summary display")
+        elif not re.search(r"\d\.\d{3}", summaries[0]) or "filled in" in summaries[0]:
+            problems.append(f"{name}: the Summary carries no numbers from this run")
+    return problems
+
+
 def run_notebook(name: str, *, out_path: Path, parameters: dict) -> None:
     """Execute notebooks/<name> into out_path; raise SystemExit(1) naming the notebook and cell on failure."""
     import papermill as pm
 
     src = NOTEBOOK_DIR / name
     try:
-        pm.execute_notebook(str(src), str(out_path), parameters=parameters, kernel_name=KERNEL,
-                            cwd=str(NOTEBOOK_DIR), progress_bar=False, log_output=True)
+        pm.execute_notebook(
+            str(src),
+            str(out_path),
+            parameters=parameters,
+            kernel_name=KERNEL,
+            cwd=str(NOTEBOOK_DIR),
+            progress_bar=False,
+            log_output=True,
+        )
     except pm.PapermillExecutionError as e:
-        print(f"error: notebooks/{name} failed in cell [{e.exec_count}] (cell {e.cell_index}): {e.ename}: {e.evalue} "
-              f"- the executed notebook with the traceback is at {out_path}", file=sys.stderr)
+        print(
+            f"error: notebooks/{name} failed in cell [{e.exec_count}] (cell {e.cell_index}): {e.ename}: {e.evalue} "
+            f"- the executed notebook with the traceback is at {out_path}",
+            file=sys.stderr,
+        )
         raise SystemExit(1) from None
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m hwlib.runner", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m hwlib.runner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--profile", default="cpu", choices=sorted(PROFILES))
     ap.add_argument("--data", default="", help="dataset folder or .zip (default: the embedded generated dataset)")
     ap.add_argument("--seed", type=int, default=0)
@@ -78,28 +132,37 @@ def main(argv: list[str] | None = None) -> int:
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    data_param = str(path) if args.data else ""
+    data_param = display_path(path) if args.data else ""  # relative to the repository where it can be
     profile = os.environ.get("HWLIB_PROFILE") or args.profile
     base = REPO_ROOT if args.publish else RUNS_DIR / f"{spec.name}-{profile}"
     out_dir = NOTEBOOK_DIR if args.publish else base / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
-    params = {"PROFILE": args.profile, "DATA": data_param, "SEED": args.seed, "OUTPUT_DIR": str(base)}
+    # What the injected-parameters cell records: the profile that runs and repository-relative paths
+    params = {"PROFILE": profile, "DATA": data_param, "SEED": args.seed, "OUTPUT_DIR": display_path(base)}
     chosen = [n for n in NOTEBOOKS if not args.only or any(n.startswith(p) for p in args.only)]
-    print(f"report: {len(chosen)} notebooks, profile {profile}, data {spec.name} ({display_path(path)}), seed {args.seed}, outputs in {base}")
+    print(
+        f"report: {len(chosen)} notebooks, profile {profile}, data {spec.name} ({display_path(path)}), "
+        f"seed {args.seed}, outputs in {base}"
+    )
+    problems: list[str] = []
     for name in chosen:
         t0 = time.perf_counter()
         target = out_dir / name
         tmp = target.with_suffix(".running.ipynb") if args.publish else target
         print(f"== {name}")
         run_notebook(name, out_path=tmp, parameters=params)
+        executed = nbformat.read(tmp, as_version=4)
+        problems += output_problems(executed, name=name, summary=name in SUMMARY_NOTEBOOKS)
         if args.publish:
-            nbformat.write(clean_notebook(nbformat.read(tmp, as_version=4)), target)
+            nbformat.write(clean_notebook(executed), target)
             tmp.unlink()
         print(f"== {name} done in {time.perf_counter() - t0:.0f} s -> {target.relative_to(REPO_ROOT)}")
     if args.publish:
         update_readme(REPO_ROOT / "README.md", REPO_ROOT / "results")
         print("README.md results table updated from results/")
-    return 0
+    for p in problems:
+        print(f"error: {p}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """One seeding helper for Python, NumPy, torch and DataLoader workers."""
+
 from __future__ import annotations
 
 import os

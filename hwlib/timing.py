@@ -1,4 +1,5 @@
-"""Wall-clock measurement done right: warm-up, several repeats, median, GPU synchronised."""
+"""Wall-clock measurement done right: warm-up, several repeats, median, the device synchronised."""
+
 from __future__ import annotations
 
 import statistics
@@ -8,29 +9,35 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-
-def _sync(device: torch.device | None) -> None:
-    if device is not None and device.type == "cuda":
-        torch.cuda.synchronize(device)
+from .device import synchronize
 
 
-def median_seconds(fn: Callable[[], object], *, warmup: int = 2, repeats: int = 5, device: torch.device | None = None) -> float:
+def median_seconds(
+    fn: Callable[[], object], *, warmup: int = 2, repeats: int = 5, device: torch.device | None = None
+) -> float:
     """Median wall time of fn() over `repeats` runs after `warmup` untimed runs."""
     for _ in range(warmup):
         fn()
-    _sync(device)
+    synchronize(device)
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
-        _sync(device)
+        synchronize(device)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
 
 @torch.inference_mode()
-def inference_latency(model: nn.Module, input_shape: tuple[int, int, int], *, batch: int, device: torch.device,
-                      channels=None, repeats: int = 5) -> float:
+def inference_latency(
+    model: nn.Module,
+    input_shape: tuple[int, int, int],
+    *,
+    batch: int,
+    device: torch.device,
+    channels=None,
+    repeats: int = 5,
+) -> float:
     """Median seconds per image of model.eval() on a random (batch, C, H, W) input."""
     model = model.to(device).eval()
     x = torch.rand(batch, *input_shape, device=device)

@@ -1,27 +1,43 @@
 """Training and evaluation: `fit` returns a per-epoch history and checkpoints every epoch.
 
-Device: CUDA (bf16 autocast) when present, else CPU in float32; channels_last on both. Checkpoints are
-written atomically (temporary file + rename) to `<run_dir>/last.pt` every epoch and `best.pt`
-whenever validation accuracy improves; `fit(..., resume=True)` continues from `last.pt`. The best
-epoch is chosen on validation, never on test, and its weights are restored at the end.
+`fit` is four small steps, each usable alone (the benchmark times :func:`train_step` itself):
+:func:`start_training` (model on the device, optimizer, schedule, EMA), :func:`resume_from` (from
+`last.pt`), :func:`train_one_epoch` (which calls :func:`train_step` per batch) and
+:func:`save_checkpoint`. The device is :mod:`hwlib.device`'s (bf16 autocast on CUDA, float32 on
+the CPU; channels_last on both).
+
+A training epoch keeps its running loss, accuracy and a non-finite-loss flag on the device and
+reads them back every `sync_every` steps and at the end of the epoch, not after every step: on a
+GPU each read drains the queue. A non-finite loss stops the run naming the epoch, the batch and
+the last good checkpoint. Checkpoints are written atomically (temporary file + rename) to
+`<run_dir>/last.pt` every epoch and `best.pt` whenever validation accuracy improves. The best epoch
+is chosen on validation, never on test, and its weights are restored at the end.
+
+Output: the per-epoch lines go to `<run_dir>/train.log` (and into the returned history); the
+console gets one progress bar per run in interactive use, and one line per run when it finishes.
 """
+
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 
 from .data.loader import BatchLoader
-from .metrics import ClassificationReport, accuracy, classification_report
+from .device import autocast_for, pick_device, synchronize
+from .metrics import ClassificationMetrics, accuracy, classification_metrics
 from .progress import progress_bar
+
+SYNC_EVERY = 32  # steps between host reads of the running loss (>= 4: at most one sync per 4 steps)
 
 
 @dataclass
@@ -30,9 +46,9 @@ class TrainConfig:
 
     epochs: int = 10
     lr: float = 1e-3  # peak learning rate
-    optimizer: str = "adam"  # "adam" (the report's) | "adamw" | "sgd" (Nesterov, momentum 0.9)
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"  # adam: the original's; sgd: Nesterov, momentum 0.9
     weight_decay: float = 0.0  # not applied to norm weights and biases
-    schedule: str = "constant"  # "constant" (the report's) | "onecycle" | "cosine"
+    schedule: Literal["constant", "onecycle", "cosine"] = "constant"  # constant: the original's
     warmup_epochs: float = 0.0  # linear warm-up for "cosine"
     label_smoothing: float = 0.0
     ema_decay: float = 0.0  # > 0: validate, keep and return an exponential moving average of the weights
@@ -40,23 +56,6 @@ class TrainConfig:
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message names epoch and batch."""
-
-
-def pick_device() -> torch.device:
-    """CUDA if available (through torch.accelerator where present), else CPU."""
-    acc = getattr(torch, "accelerator", None)
-    if acc is not None and acc.is_available():
-        dev = acc.current_accelerator()
-        if dev is not None and dev.type == "cuda":
-            return torch.device("cuda")
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def autocast_for(device: torch.device):
-    """bf16 autocast on CUDA; nothing on CPU (float32)."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -91,6 +90,7 @@ def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch
             if step < warm:
                 return (step + 1) / warm
             return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+
         return torch.optim.lr_scheduler.LambdaLR(opt, factor)
     raise ValueError(f"unknown schedule {cfg.schedule!r}")
 
@@ -123,113 +123,271 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, loader: BatchLoader, *, device: torch.device | None = None) -> tuple[np.ndarray, np.ndarray, float]:
-    """(y_true, y_pred, mean cross-entropy) over a loader, in eval mode."""
+def predict(
+    model: nn.Module, loader: BatchLoader, *, device: torch.device | None = None
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """(y_true, y_pred, mean cross-entropy) over a loader, in eval mode; one host read at the end."""
     device = device or next(model.parameters()).device
     model.eval()
-    ys, ps, loss_sum, n = [], [], 0.0, 0
+    ys, ps, n = [], [], 0
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     for x, y in loader:
         x, y = to_device(x, y, device)
         with autocast_for(device):
             out = forward(model, x)
-        loss_sum += nn.functional.cross_entropy(out.float(), y, reduction="sum").item()
+        loss_sum += nn.functional.cross_entropy(out.float(), y, reduction="sum").double()
         n += len(y)
-        ys.append(y.cpu())
-        ps.append(out.argmax(1).cpu())
-    return torch.cat(ys).numpy(), torch.cat(ps).numpy(), loss_sum / max(1, n)
+        ys.append(y)
+        ps.append(out.argmax(1))
+    return torch.cat(ys).cpu().numpy(), torch.cat(ps).cpu().numpy(), float(loss_sum) / max(1, n)
 
 
-def evaluate(model: nn.Module, loader: BatchLoader, *, num_classes: int, device: torch.device | None = None) -> ClassificationReport:
+def evaluate(
+    model: nn.Module, loader: BatchLoader, *, num_classes: int, device: torch.device | None = None
+) -> ClassificationMetrics:
     """Accuracy, macro precision/recall/F1 and the confusion matrix of `model` on a loader."""
     y_true, y_pred, _ = predict(model, loader, device=device)
-    return classification_report(y_true, y_pred, num_classes)
+    return classification_metrics(y_true, y_pred, num_classes)
 
 
-def fit(model: nn.Module, train: BatchLoader, val: BatchLoader, *, config: TrainConfig, run_dir: str | Path | None = None,
-        name: str = "model", device: torch.device | None = None, resume: bool = False, restore_best: bool = True,
-        log=print) -> list[dict]:
+# -- fit, in four steps ---------------------------------------------------------------------------
+
+
+@dataclass
+class TrainingState:
+    """Everything `fit` carries from epoch to epoch (and saves in `last.pt`)."""
+
+    model: nn.Module
+    config: TrainConfig
+    device: torch.device
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    criterion: nn.Module
+    ema: torch.optim.swa_utils.AveragedModel | None
+    history: list[dict] = field(default_factory=list)
+    best_val_acc: float = -1.0
+    best_state: dict | None = None  # weights of the best validation epoch (on the CPU)
+    epoch: int = 0  # epochs finished
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """What validation sees and `fit` returns: the EMA weights when the recipe keeps them."""
+        return self.ema.module if self.ema is not None else self.model
+
+
+def start_training(
+    model: nn.Module, *, config: TrainConfig, steps_per_epoch: int, device: torch.device | None = None
+) -> TrainingState:
+    """Model on the device (channels_last), optimizer, schedule, loss and EMA for `config`."""
+    device = device or pick_device()
+    model.to(device=device, memory_format=torch.channels_last)
+    opt = make_optimizer(model, config)
+    ema = (
+        torch.optim.swa_utils.AveragedModel(
+            model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
+        )
+        if config.ema_decay
+        else None
+    )
+    return TrainingState(
+        model,
+        config,
+        device,
+        opt,
+        make_scheduler(opt, config, steps_per_epoch),
+        nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
+        ema,
+    )
+
+
+def resume_from(state: TrainingState, run_dir: Path) -> bool:
+    """Load `run_dir/last.pt` (weights, optimizer, schedule, EMA, history) into `state`; False if absent."""
+    if not (run_dir / "last.pt").exists():
+        return False
+    ck = load_checkpoint(run_dir / "last.pt", state.device)
+    state.model.load_state_dict(ck["model"])
+    state.optimizer.load_state_dict(ck["optimizer"])
+    state.scheduler.load_state_dict(ck["scheduler"])
+    if state.ema is not None:
+        state.ema.load_state_dict(ck["ema"])
+    state.history, state.best_val_acc, state.epoch = ck["history"], ck["best_val_acc"], ck["epoch"]
+    if (run_dir / "best.pt").exists():
+        state.best_state = load_checkpoint(run_dir / "best.pt", "cpu")["model"]
+    return True
+
+
+def train_step(state: TrainingState, x, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on a batch already on the device; returns (loss, logits), both still on
+    the device: nothing here waits for the device."""
+    with autocast_for(state.device):
+        out = forward(state.model, x)
+        loss = state.criterion(out.float(), y)
+    state.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    state.optimizer.step()
+    state.scheduler.step()
+    if state.ema is not None:
+        state.ema.update_parameters(state.model)
+    return loss.detach(), out.detach()
+
+
+def _diverged(name: str, epoch: int, batch: int, loss: float, run_dir: Path | None) -> TrainingDiverged:
+    kept = f"; last good checkpoint: {run_dir / 'last.pt'}" if run_dir and (run_dir / "last.pt").exists() else ""
+    return TrainingDiverged(f"{name}: loss is {loss} at epoch {epoch}, batch {batch}{kept}")
+
+
+def train_one_epoch(
+    state: TrainingState,
+    loader: BatchLoader,
+    *,
+    name: str = "model",
+    run_dir: Path | None = None,
+    bar=None,
+    sync_every: int = SYNC_EVERY,
+) -> dict:
+    """Train one epoch; return {"train_loss", "train_acc", "images", "seconds"} (seconds: training only).
+
+    Running sums stay on the device; the host reads them every `sync_every` steps (to stop a
+    diverged run early and update the progress bar) and once at the end.
+    """
+    epoch = state.epoch + 1
+    loader.set_epoch(state.epoch)
+    state.model.train()
+    dev = state.device
+    loss_sum = torch.zeros((), dtype=torch.float64, device=dev)  # sum of loss * batch size
+    correct = torch.zeros((), dtype=torch.int64, device=dev)
+    first_bad = torch.full((), -1, dtype=torch.int64, device=dev)  # first batch with a non-finite loss
+    bad_loss = torch.zeros((), device=dev)
+    seen, t0 = 0, time.perf_counter()
+
+    def check(steps_done: int) -> None:
+        b = int(first_bad)
+        if b >= 0:
+            raise _diverged(name, epoch, b + 1, float(bad_loss), run_dir)
+        if bar is not None:
+            bar.set_postfix(epoch=f"{epoch}/{state.config.epochs}", loss=f"{float(loss_sum) / max(1, seen):.3f}")
+
+    for b, (x, y) in enumerate(loader):
+        x, y = to_device(x, y, dev)
+        loss, out = train_step(state, x, y)
+        newly_bad = (first_bad < 0) & ~torch.isfinite(loss)
+        first_bad = torch.where(newly_bad, b, first_bad)
+        bad_loss = torch.where(newly_bad, loss, bad_loss)
+        loss_sum += loss.double() * len(y)
+        correct += (out.argmax(1) == y).sum()
+        seen += len(y)
+        if bar is not None:
+            bar.update(1)
+        if (b + 1) % sync_every == 0:
+            check(b + 1)
+    check(len(loader))
+    synchronize(dev)
+    return {
+        "train_loss": float(loss_sum) / seen,
+        "train_acc": int(correct) / seen,
+        "images": seen,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def save_checkpoint(state: TrainingState, run_dir: Path) -> None:
+    """`last.pt`: everything needed to resume after `state.epoch` epochs."""
+    atomic_save(
+        {
+            "model": state.model.state_dict(),
+            "optimizer": state.optimizer.state_dict(),
+            "scheduler": state.scheduler.state_dict(),
+            **({"ema": state.ema.state_dict()} if state.ema is not None else {}),
+            "epoch": state.epoch,
+            "history": state.history,
+            "best_val_acc": state.best_val_acc,
+            "config": asdict(state.config),
+        },
+        run_dir / "last.pt",
+    )
+
+
+def _append_log(run_dir: Path | None, line: str) -> None:
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with open(run_dir / "train.log", "a") as f:
+            f.write(line + "\n")
+
+
+def fit(
+    model: nn.Module,
+    train: BatchLoader,
+    val: BatchLoader,
+    *,
+    config: TrainConfig,
+    run_dir: str | Path | None = None,
+    name: str = "model",
+    device: torch.device | None = None,
+    resume: bool = False,
+    restore_best: bool = True,
+    log: Callable[[str], object] = print,
+) -> list[dict]:
     """Train `model`; return one dict per epoch: epoch, train_loss, train_acc, val_loss, val_acc,
     lr, seconds (whole epoch), images_per_s (training only).
 
     Args:
-        run_dir: where `last.pt` / `best.pt` go (None: no checkpoints).
+        run_dir: where `last.pt`, `best.pt` and `train.log` (one line per epoch) go (None: nowhere).
         resume: continue from `run_dir/last.pt` if it exists (same history, weights, optimizer).
         restore_best: load the weights of the best-validation epoch before returning.
-        log: called with one line per epoch (progress bars come on top when enabled).
+        log: called with one line when the run finishes (and one when it resumes).
     """
-    device = device or pick_device()
-    model.to(device=device, memory_format=torch.channels_last)
-    opt = make_optimizer(model, config)
-    sched = make_scheduler(opt, config, len(train))
-    criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    ema = (torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(
-        config.ema_decay), use_buffers=True) if config.ema_decay else None)
-    evaluated = ema.module if ema is not None else model  # what validation sees and `fit` returns
     run_dir = Path(run_dir) if run_dir is not None else None
-    history: list[dict] = []
-    best_acc, best_state, start = -1.0, None, 0
-    if resume and run_dir is not None and (run_dir / "last.pt").exists():
-        ck = load_checkpoint(run_dir / "last.pt", device)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
-        if ema is not None:
-            ema.load_state_dict(ck["ema"])
-        history, best_acc, start = ck["history"], ck["best_val_acc"], ck["epoch"]
-        if (run_dir / "best.pt").exists():
-            best_state = load_checkpoint(run_dir / "best.pt", "cpu")["model"]
-        log(f"{name}: resumed from {run_dir / 'last.pt'} after epoch {start}")
-    for epoch in range(start, config.epochs):
-        train.set_epoch(epoch)
-        model.train()
+    state = start_training(model, config=config, steps_per_epoch=len(train), device=device)
+    if resume and run_dir is not None and resume_from(state, run_dir):
+        log(f"{name}: resumed from epoch {state.epoch} ({run_dir / 'last.pt'})")
+    t_start = time.perf_counter()
+    bar = progress_bar(
+        total=config.epochs * len(train), initial=state.epoch * len(train), desc=name, leave=True, lines=False
+    )
+    while state.epoch < config.epochs:
         t0 = time.perf_counter()
-        loss_sum, correct, seen = 0.0, 0, 0
-        bar = progress_bar(train, total=len(train), desc=f"{name} {epoch + 1}/{config.epochs}", leave=False)
-        for b, (x, y) in enumerate(bar):
-            x, y = to_device(x, y, device)
-            with autocast_for(device):
-                out = forward(model, x)
-                loss = criterion(out.float(), y)
-            if not torch.isfinite(loss):
-                kept = f"; last good checkpoint: {run_dir / 'last.pt'}" if run_dir and (run_dir / "last.pt").exists() else ""
-                raise TrainingDiverged(f"{name}: loss is {loss.item()} at epoch {epoch + 1}, batch {b + 1}{kept}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            if ema is not None:
-                ema.update_parameters(model)
-            loss_sum += loss.item() * len(y)
-            correct += (out.argmax(1) == y).sum().item()
-            seen += len(y)
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
-        bar.close()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        train_s = time.perf_counter() - t0
-        y_true, y_pred, val_loss = predict(evaluated, val, device=device)
-        val_acc = accuracy(y_true, y_pred)
-        row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen, "val_loss": val_loss,
-               "val_acc": val_acc, "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0,
-               "images_per_s": seen / train_s}
-        history.append(row)
-        log(f"{name} epoch {row['epoch']}/{config.epochs}: train loss {row['train_loss']:.3f} acc {row['train_acc']:.3f} | "
-            f"val loss {val_loss:.3f} acc {val_acc:.3f} | lr {row['lr']:.2e} | {row['seconds']:.1f} s, "
-            f"{row['images_per_s']:.0f} img/s")
-        if val_acc > best_acc:
-            best_acc = val_acc
-            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in evaluated.state_dict().items()})
+        tr = train_one_epoch(state, train, name=name, run_dir=run_dir, bar=bar)
+        y_true, y_pred, val_loss = predict(state.evaluated, val, device=state.device)
+        state.epoch += 1
+        row = {
+            "epoch": state.epoch,
+            "train_loss": tr["train_loss"],
+            "train_acc": tr["train_acc"],
+            "val_loss": val_loss,
+            "val_acc": accuracy(y_true, y_pred),
+            "lr": state.optimizer.param_groups[0]["lr"],
+            "seconds": time.perf_counter() - t0,
+            "images_per_s": tr["images"] / tr["seconds"],
+        }
+        state.history.append(row)
+        _append_log(
+            run_dir,
+            f"{name} epoch {row['epoch']}/{config.epochs}: train loss {row['train_loss']:.3f} "
+            f"acc {row['train_acc']:.3f} | val loss {val_loss:.3f} acc {row['val_acc']:.3f} | "
+            f"lr {row['lr']:.2e} | {row['seconds']:.1f} s, {row['images_per_s']:.0f} img/s",
+        )
+        bar.set_postfix(epoch=f"{state.epoch}/{config.epochs}", val_acc=f"{row['val_acc']:.3f}")
+        if row["val_acc"] > state.best_val_acc:
+            state.best_val_acc = row["val_acc"]
+            state.best_state = copy.deepcopy({k: v.detach().cpu() for k, v in state.evaluated.state_dict().items()})
             if run_dir is not None:
-                atomic_save({"model": best_state, "epoch": epoch + 1, "val_acc": val_acc}, run_dir / "best.pt")
+                atomic_save(
+                    {"model": state.best_state, "epoch": state.epoch, "val_acc": row["val_acc"]}, run_dir / "best.pt"
+                )
         if run_dir is not None:
-            atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                         **({"ema": ema.state_dict()} if ema is not None else {}), "epoch": epoch + 1, "history": history, "best_val_acc": best_acc, "config": asdict(config)},
-                        run_dir / "last.pt")
-    if restore_best and best_state is not None:
-        model.load_state_dict(best_state)
-    elif ema is not None:
-        model.load_state_dict(ema.module.state_dict())
-    return history
+            save_checkpoint(state, run_dir)
+    bar.close()
+    if restore_best and state.best_state is not None:
+        model.load_state_dict(state.best_state)
+    elif state.ema is not None:
+        model.load_state_dict(state.ema.module.state_dict())
+    if state.history:
+        best = history_best(state.history)
+        log(
+            f"{name}: best epoch {best['epoch']}/{config.epochs}, val acc {best['val_acc']:.3f}, "
+            f"{time.perf_counter() - t_start:.0f} s"
+        )
+    return state.history
 
 
 def history_best(history: list[dict]) -> dict:
@@ -237,5 +395,23 @@ def history_best(history: list[dict]) -> dict:
     return max(history, key=lambda r: r["val_acc"])
 
 
-__all__ = ["TrainConfig", "TrainingDiverged", "autocast_for", "atomic_save", "evaluate", "fit", "forward",
-           "history_best", "load_checkpoint", "make_optimizer", "pick_device", "predict", "to_device"]
+__all__ = [
+    "SYNC_EVERY",
+    "TrainConfig",
+    "TrainingDiverged",
+    "TrainingState",
+    "atomic_save",
+    "evaluate",
+    "fit",
+    "forward",
+    "history_best",
+    "load_checkpoint",
+    "make_optimizer",
+    "predict",
+    "resume_from",
+    "save_checkpoint",
+    "start_training",
+    "to_device",
+    "train_one_epoch",
+    "train_step",
+]

@@ -1,4 +1,5 @@
 """Shared fixtures: small real-format datasets written to tmp folders, and the shared real data."""
+
 from __future__ import annotations
 
 import os
@@ -7,14 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from hwlib.data.split import SplitTensors
 from hwlib.paths import REPO_ROOT
 
 SHARED_DATA = Path(os.environ.get("HWLIB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
-def write_image(path: Path, *, seed: int, mode: str = "RGB", size: tuple[int, int] = (40, 30), fmt: str = "JPEG") -> None:
+def write_image(
+    path: Path, *, seed: int, mode: str = "RGB", size: tuple[int, int] = (40, 30), fmt: str = "JPEG"
+) -> None:
     rng = np.random.default_rng(seed)
     arr = rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)
     img = Image.fromarray(arr, "RGB")
@@ -24,8 +29,9 @@ def write_image(path: Path, *, seed: int, mode: str = "RGB", size: tuple[int, in
     img.save(path, fmt)
 
 
-def make_list_dataset(root: Path, *, classes: int = 3, per_split: dict | None = None, newline: str = "\n",
-                      val_name: str = "val.txt") -> Path:
+def make_list_dataset(
+    root: Path, *, classes: int = 3, per_split: dict | None = None, newline: str = "\n", val_name: str = "val.txt"
+) -> Path:
     """A dataset in the course's list layout with random JPEGs."""
     per_split = per_split or {"train": 4, "val": 2, "test": 2}
     for split, n in per_split.items():
@@ -50,3 +56,17 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not present at {SHARED_DATA} (a fresh clone has no ../shared/data)")
     return SHARED_DATA
+
+
+def random_split(n: int = 24, *, classes: int = 3, size: int = 24, seed: int = 0) -> SplitTensors:
+    """A decoded split of random uint8 images (n, 3, size, size), labels 0, 1, ..., classes-1 repeating."""
+    g = torch.Generator().manual_seed(seed)
+    return SplitTensors(
+        torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=g), torch.arange(n) % classes
+    )
+
+
+@pytest.fixture
+def make_split():
+    """The shared random-split factory: make_split(n, classes=..., size=...)."""
+    return random_split

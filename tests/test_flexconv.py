@@ -2,36 +2,36 @@ import pytest
 import torch
 from torch import nn
 
-from hwlib.flexconv import FlexConv2d, seed_loop_forward
+from hwlib.flexconv import FlexConv2d, original_loop_forward
 
 
-@pytest.mark.parametrize("c,h,w", [(3, 16, 16), (1, 13, 17), (5, 9, 11)])
-def test_seed_mode_equals_report_loop(c, h, w):
+@pytest.mark.parametrize(("c", "h", "w"), [(3, 16, 16), (1, 13, 17), (5, 9, 11)])
+def test_original_mode_equals_original_loop(c, h, w):
     torch.manual_seed(0)
-    layer = FlexConv2d(6, 3, mode="seed", in_size=(h, w))
+    layer = FlexConv2d(6, 3, mode="original", in_size=(h, w))
     x = torch.randn(4, c, h, w)
-    torch.testing.assert_close(layer(x), seed_loop_forward(layer, x), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(layer(x), original_loop_forward(layer, x), rtol=1e-4, atol=1e-5)
 
 
-def test_seed_mode_gradients_equal_report_loop():
+def test_original_mode_gradients_equal_original_loop():
     torch.manual_seed(1)
-    layer = FlexConv2d(4, 3, mode="seed", in_size=(10, 10))
+    layer = FlexConv2d(4, 3, mode="original", in_size=(10, 10))
     x = torch.randn(3, 2, 10, 10)
     layer(x).square().sum().backward()
     fast = [p.grad.clone() for p in layer.parameters()]
     layer.zero_grad()
-    seed_loop_forward(layer, x).square().sum().backward()
+    original_loop_forward(layer, x).square().sum().backward()
     for a, p in zip(fast, layer.parameters()):
         torch.testing.assert_close(a, p.grad, rtol=1e-4, atol=1e-5)
 
 
-def test_seed_mode_loads_report_state_dict():
-    report = nn.Module()  # the report's flex_channel_CNN(output_channel=16, width=128, height=128)
-    report.extract_conv = nn.Conv2d(1, 1, 3, padding="same")
-    report.feature2kernel = nn.Linear(128 * 128, 3 * 3 * 16)
-    layer = FlexConv2d(16, 3, mode="seed", in_size=(128, 128))
-    layer.load_state_dict(report.state_dict())  # strict: same keys and shapes
-    assert set(layer.state_dict()) == set(report.state_dict())
+def test_original_mode_loads_original_state_dict():
+    original = nn.Module()  # the original report's flex_channel_CNN(output_channel=16, width=128, height=128)
+    original.extract_conv = nn.Conv2d(1, 1, 3, padding="same")
+    original.feature2kernel = nn.Linear(128 * 128, 3 * 3 * 16)
+    layer = FlexConv2d(16, 3, mode="original", in_size=(128, 128))
+    layer.load_state_dict(original.state_dict())  # strict: same keys and shapes
+    assert set(layer.state_dict()) == set(original.state_dict())
 
 
 @pytest.mark.parametrize("c", [1, 2, 3, 5])
@@ -43,7 +43,7 @@ def test_pooled_mode_any_channels_any_size(c, hw):
     assert torch.isfinite(y).all()
 
 
-@pytest.mark.parametrize("mode", ["seed", "pooled"])
+@pytest.mark.parametrize("mode", ["original", "pooled"])
 def test_batch_independence(mode):
     torch.manual_seed(0)
     layer = FlexConv2d(5, 3, mode=mode, in_size=(12, 12))
@@ -64,7 +64,7 @@ def test_pooled_output_scale_independent_of_channel_count():
 
 
 def test_clear_errors_for_bad_input():
-    layer = FlexConv2d(4, mode="seed", in_size=(8, 8))
+    layer = FlexConv2d(4, mode="original", in_size=(8, 8))
     with pytest.raises(ValueError, match="4-D"):
         layer(torch.randn(3, 8, 8))
     with pytest.raises(ValueError, match="at least one input channel"):
@@ -72,7 +72,7 @@ def test_clear_errors_for_bad_input():
     with pytest.raises(ValueError, match="built for 8x8"):
         layer(torch.randn(2, 3, 9, 8))
     with pytest.raises(ValueError, match="in_size"):
-        FlexConv2d(4, mode="seed")
+        FlexConv2d(4, mode="original")
     with pytest.raises(ValueError, match="mode"):
         FlexConv2d(4, mode="other")
 
@@ -91,7 +91,7 @@ def test_channel_identity_table():
     with pytest.raises(ValueError, match="2 channels but"):
         layer(x, [0])
     with pytest.raises(ValueError, match="pooled-mode option"):
-        FlexConv2d(4, mode="seed", in_size=(8, 8), channel_ids=3)
+        FlexConv2d(4, mode="original", in_size=(8, 8), channel_ids=3)
 
 
 def test_without_identity_the_layer_is_blind_to_channel_order():

@@ -10,7 +10,7 @@ def n_params(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
 
-def test_dense4_is_the_reports_model():
+def test_dense4_is_the_original_model():
     m = dense4(num_classes=50)
     assert n_params(m) == 5_375_538
     assert sum(isinstance(x, nn.Conv2d) for x in m.modules()) == 4
@@ -18,19 +18,30 @@ def test_dense4_is_the_reports_model():
 
 
 def test_resnet34_heads():
-    assert n_params(resnet34_baseline(num_classes=50, head="seed")) == 21_847_722
+    assert n_params(resnet34_baseline(num_classes=50, head="original")) == 21_847_722
     assert n_params(resnet34_baseline(num_classes=50, head="plain")) == 21_310_322
     with pytest.raises(ValueError):
         resnet34_baseline(head="other")
 
 
-def test_flex_cnn_seed_matches_report_question1_cnn():
-    m = flex_cnn(num_classes=50, image_size=128, mode="seed")
-    keys = {k for k in m.state_dict()}
-    assert keys == {"flex_layer.extract_conv.weight", "flex_layer.extract_conv.bias", "flex_layer.feature2kernel.weight",
-                    "flex_layer.feature2kernel.bias", "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
-                    "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}
-    assert m.fc1.in_features == 32 * 14 * 14  # the report's 6272
+def test_flex_cnn_original_matches_question1_cnn():
+    m = flex_cnn(num_classes=50, image_size=128, mode="original")
+    keys = set(m.state_dict())
+    assert keys == {
+        "flex_layer.extract_conv.weight",
+        "flex_layer.extract_conv.bias",
+        "flex_layer.feature2kernel.weight",
+        "flex_layer.feature2kernel.bias",
+        "conv1.weight",
+        "conv1.bias",
+        "conv2.weight",
+        "conv2.bias",
+        "fc1.weight",
+        "fc1.bias",
+        "fc2.weight",
+        "fc2.bias",
+    }
+    assert m.fc1.in_features == 32 * 14 * 14  # the original's 6272
     assert m(torch.randn(2, 3, 128, 128)).shape == (2, 50)
 
 
@@ -62,3 +73,9 @@ def test_flex_cnn_sample_output_independent_of_batch():
     m = flex_cnn(num_classes=4, image_size=32).eval()
     x = torch.rand(5, 2, 35, 35)
     torch.testing.assert_close(m(x)[3:4], m(x[3:4]), rtol=1e-5, atol=1e-6)
+
+
+def test_dense4_ablation_switches():
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in dense4(num_classes=10, transition=False).modules()) == 3
+    for kw in ({"concat": False}, {"transition": False}, {"growth_rate": 128, "init_channels": 128}):
+        assert dense4(num_classes=10, **kw)(torch.rand(2, 3, 32, 32)).shape == (2, 10)

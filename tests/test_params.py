@@ -4,12 +4,12 @@ from hwlib import params
 from hwlib.flexconv import FlexConv2d
 
 
-def test_every_report_count_matches_torchinfo():
-    checks = params.report_checks()
+def test_every_original_count_matches_torchinfo():
+    checks = params.count_checks()
     by_name = {c.name: c for c in checks}
     assert all(c.match for c in checks), [c for c in checks if not c.match]
     assert by_name["Conv2d(3, 32, 3) 'same'"].measured == 896
-    assert by_name["FlexConv2d seed, 32 out, 128x128 (report's count)"].measured == 10 + 4_718_592 + 288
+    assert by_name["FlexConv2d original, 32 out, 128x128 (original's count)"].measured == 10 + 4_718_592 + 288
     assert by_name["Dense4, 50 classes"].measured == 5_375_538
     assert by_name["ResNet34 torchvision (1000 classes) vs its IMAGENET1K_V1 metadata"].measured == 21_797_672
     assert len(checks) >= 10
@@ -18,13 +18,14 @@ def test_every_report_count_matches_torchinfo():
 def test_pooled_flexconv_closed_form_any_config():
     for out, grid, feats, ids in ((1, 2, 1, 0), (16, 8, 4, 0), (7, 5, 3, 3), (16, 4, 4, 12)):
         layer = FlexConv2d(out, 3, mode="pooled", grid=grid, features=feats, channel_ids=ids)
-        assert sum(p.numel() for p in layer.parameters()) == params.flexconv_params(out, 3, grid=grid, features=feats,
-                                                                                     channel_ids=ids)
+        assert sum(p.numel() for p in layer.parameters()) == params.flexconv_params(
+            out, 3, grid=grid, features=feats, channel_ids=ids
+        )
 
 
 def test_crossover_is_the_first_channel_count_where_conv_is_larger():
     for size in (4, 8, 16):
-        flex = params.flexconv_params(32, mode="seed", in_size=(size, size))
+        flex = params.flexconv_params(32, mode="original", in_size=(size, size))
         c = params.crossover_channels(flex, out_channels=32)
         assert params.conv2d_params(c, 32, 3) > flex >= params.conv2d_params(c - 1, 32, 3)
         assert c == size * size + 1  # channels must outnumber the map's pixels
@@ -37,13 +38,13 @@ def test_macs_are_per_image_multiply_adds():
     counted = params.summary(FlexConv2d(4, mode="pooled"), input_size=(1, 1, 8, 8), verbose=0).total_mult_adds
     assert m.macs == counted + params.flexconv_grouped_macs(4, 1, 3, 8, 8) == counted + 4 * 9 * 64
     dense = params.measure(__import__("hwlib.models", fromlist=["dense4"]).dense4(), (3, 128, 128))
-    assert round(dense.macs / 1e9, 2) == 3.86  # the report's torchinfo printout
+    assert round(dense.macs / 1e9, 2) == 3.86  # the original's torchinfo printout
 
 
-def test_report_corrections_name_the_errors():
-    rows = {r.what: r for r in params.report_corrections()}
+def test_original_corrections_name_the_errors():
+    rows = {r.what: r for r in params.original_corrections()}
     assert rows["FlexConv 1->1 extract conv"].correct.endswith("= 10")
     assert rows["FlexConv Linear bias"].correct.endswith("288")
     assert "0.246x" in rows["Dense4 vs ResNet34 parameters"].correct
     curves, cross = params.params_vs_channels(out_channels=32, channels=np.arange(1, 100), map_sizes=(4,))
-    assert cross["FlexConv seed, 4x4 maps"] == 17
+    assert cross["FlexConv original, 4x4 maps"] == 17

@@ -1,12 +1,13 @@
 """Real-data tests on ../shared/data (the course's list files and real ImageNet photos).
 They skip, saying so, on a machine without it (a user's fresh clone)."""
+
 from collections import Counter
 
 import pytest
 
 from hwlib.data import load_split, open_dataset, parse_list
-from hwlib.data.cache import decode_sample
 from hwlib.data.check import check_dataset
+from hwlib.data.decode import decode_sample
 
 pytestmark = pytest.mark.real_data
 
@@ -34,8 +35,8 @@ def test_course_sample_photos_decode_with_course_labels(shared_data):
 
 
 def test_imagenette_passes_check_and_loads(shared_data, tmp_path):
-    report = check_dataset(shared_data / "imagenette10")
-    assert report.decoded == 13_394 and report.spec.num_classes == 10 and not report.warnings
-    assert report.spec.counts() == {"train": 9_469, "val": 1_966, "test": 1_959}
-    test = load_split(report.spec, "test", 32, cache_dir=tmp_path)
+    checked = check_dataset(shared_data / "imagenette10")
+    assert checked.decoded == 13_394 and checked.spec.num_classes == 10 and not checked.warnings
+    assert checked.spec.counts() == {"train": 9_469, "val": 1_966, "test": 1_959}
+    test = load_split(checked.spec, "test", 32, cache_dir=tmp_path)
     assert test.images.shape == (1_959, 3, 32, 32)

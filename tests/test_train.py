@@ -3,31 +3,29 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from hwlib.data import BatchLoader, SplitTensors
-from hwlib.metrics import accuracy, classification_report, confusion_matrix
 from hwlib.models import cnn3, flex_cnn
 from hwlib.seed import seed_everything
-from hwlib.train import TrainConfig, TrainingDiverged, fit, load_checkpoint
+from hwlib.train import TrainConfig, TrainingDiverged, fit, load_checkpoint, start_training, train_one_epoch
 
 KEYS = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "images_per_s"}
 
 
-def tiny_data(n: int = 24, classes: int = 3, size: int = 24) -> SplitTensors:
-    g = torch.Generator().manual_seed(0)
-    return SplitTensors(torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=g),
-                        torch.arange(n) % classes)
-
-
-def test_one_batch_fit_returns_history_and_checkpoints(tmp_path):
+def test_one_batch_fit_returns_history_and_checkpoints(tmp_path, make_split):
     seed_everything(0)
-    data = tiny_data(8)
+    data = make_split(8)
     model = flex_cnn(num_classes=3, image_size=24)
-    history = fit(model, BatchLoader(data, batch_size=8, shuffle=True), BatchLoader(data, batch_size=8),
-                  config=TrainConfig(epochs=1), run_dir=tmp_path, name="t")
+    history = fit(
+        model,
+        BatchLoader(data, batch_size=8, shuffle=True),
+        BatchLoader(data, batch_size=8),
+        config=TrainConfig(epochs=1),
+        run_dir=tmp_path,
+        name="t",
+    )
     assert len(history) == 1 and set(history[0]) == KEYS
     assert history[0]["images_per_s"] > 0 and 0 <= history[0]["val_acc"] <= 1
     ck = load_checkpoint(tmp_path / "last.pt")  # weights_only=True
@@ -42,19 +40,32 @@ def test_training_learns_a_separable_problem():
     x[y == 1, 0] = 255  # class 1: red
     data = SplitTensors(x, y)
     model = cnn3(num_classes=2, image_size=24)
-    history = fit(model, BatchLoader(data, batch_size=16, shuffle=True), BatchLoader(data, batch_size=64),
-                  config=TrainConfig(epochs=6, lr=3e-3), name="sep")
+    history = fit(
+        model,
+        BatchLoader(data, batch_size=16, shuffle=True),
+        BatchLoader(data, batch_size=64),
+        config=TrainConfig(epochs=6, lr=3e-3),
+        name="sep",
+    )
     assert history[-1]["val_acc"] == 1.0
 
 
-def test_resume_gives_the_same_history_and_weights(tmp_path):
-    data = tiny_data(24)
+def test_resume_gives_the_same_history_and_weights(tmp_path, make_split):
+    data = make_split(24)
 
     def run(epochs, run_dir, resume=False):
         seed_everything(0)
         model = cnn3(num_classes=3, image_size=24)
-        h = fit(model, BatchLoader(data, batch_size=8, shuffle=True, seed=1), BatchLoader(data, batch_size=24),
-                config=TrainConfig(epochs=epochs), run_dir=run_dir, resume=resume, restore_best=False, log=lambda s: None)
+        h = fit(
+            model,
+            BatchLoader(data, batch_size=8, shuffle=True, seed=1),
+            BatchLoader(data, batch_size=24),
+            config=TrainConfig(epochs=epochs),
+            run_dir=run_dir,
+            resume=resume,
+            restore_best=False,
+            log=lambda s: None,
+        )
         return h, model.state_dict()
 
     full_h, full_w = run(3, tmp_path / "a")
@@ -94,25 +105,78 @@ class NaNAfter(torch.nn.Module):
         return out
 
 
-def test_nan_loss_names_epoch_and_batch_and_keeps_last_good_checkpoint(tmp_path):
-    data = tiny_data(16)
+def test_nan_loss_names_epoch_and_batch_and_keeps_last_good_checkpoint(tmp_path, make_split):
+    data = make_split(16)
     model = NaNAfter(cnn3(num_classes=3, image_size=24), at_call=4)  # 2 batches per epoch: epoch 2, batch 2
     with pytest.raises(TrainingDiverged, match=r"epoch 2, batch 2; last good checkpoint: .*last.pt"):
-        fit(model, BatchLoader(data, batch_size=8), BatchLoader(data, batch_size=8), config=TrainConfig(epochs=3),
-            run_dir=tmp_path, name="nan", log=lambda s: None)
+        fit(
+            model,
+            BatchLoader(data, batch_size=8),
+            BatchLoader(data, batch_size=8),
+            config=TrainConfig(epochs=3),
+            run_dir=tmp_path,
+            name="nan",
+            log=lambda s: None,
+        )
     ck = load_checkpoint(tmp_path / "last.pt")
     assert ck["epoch"] == 1
     assert all(torch.isfinite(v).all() for v in ck["model"].values() if v.is_floating_point())
 
 
-def test_metrics_on_a_hand_example():
-    y = np.array([0, 0, 1, 1, 2, 2])
-    p = np.array([0, 1, 1, 1, 0, 2])
-    assert accuracy(y, p) == pytest.approx(4 / 6)
-    assert confusion_matrix(y, p, 3).tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
-    r = classification_report(y, p, 3)
-    # precision: 1/2, 2/3, 1/1; recall: 1/2, 1, 1/2
-    assert r.macro_precision == pytest.approx((0.5 + 2 / 3 + 1) / 3)
-    assert r.macro_recall == pytest.approx((0.5 + 1 + 0.5) / 3)
-    f1 = [0.5, 0.8, 2 / 3]
-    assert r.macro_f1 == pytest.approx(sum(f1) / 3)
+def test_fit_with_ema_and_channel_identity(make_split):
+    data = make_split(16, classes=2)
+    model = flex_cnn(num_classes=2, image_size=24, channel_ids=3)
+    h = fit(
+        model,
+        BatchLoader(data, batch_size=8, combo="random", with_channels=True),
+        BatchLoader(data, batch_size=16, with_channels=True),
+        config=TrainConfig(epochs=2, optimizer="adamw", schedule="onecycle", ema_decay=0.9, label_smoothing=0.1),
+        log=lambda s: None,
+    )
+    assert len(h) == 2 and all(0 <= r["val_acc"] <= 1 for r in h)
+
+
+def test_an_epoch_reads_the_device_at_most_once_per_four_steps(make_split, monkeypatch):
+    """Counted on the CPU: every host read of a tensor (item, float, int, bool, tolist, numpy) that
+    hwlib.train makes in one epoch. (torch's own Adam reads its step counters, which live on the
+    CPU whatever the device, so they never wait for a GPU; they are not counted.)"""
+    data = make_split(64, classes=2, size=24)
+    loader = BatchLoader(data, batch_size=2, shuffle=True)  # 32 steps
+    state = start_training(
+        cnn3(num_classes=2, image_size=24),
+        config=TrainConfig(epochs=1),
+        steps_per_epoch=len(loader),
+        device=torch.device("cpu"),
+    )
+    reads = []
+    for meth in ("item", "__float__", "__int__", "__bool__", "tolist", "numpy"):
+        orig = getattr(torch.Tensor, meth)
+
+        def counting(self, *a, _orig=orig, _name=meth, **k):
+            if sys._getframe(1).f_globals.get("__name__") == "hwlib.train":
+                reads.append(_name)
+            return _orig(self, *a, **k)
+
+        monkeypatch.setattr(torch.Tensor, meth, counting)
+    row = train_one_epoch(state, loader, name="sync")
+    monkeypatch.undo()
+    assert row["images"] == 64 and 0 <= row["train_acc"] <= 1
+    assert 0 < len(reads) <= len(loader) / 4, reads
+
+
+def test_fit_prints_one_line_per_run_and_logs_epochs_to_the_run_folder(tmp_path, make_split, capsys, monkeypatch):
+    monkeypatch.setenv("HWLIB_PROGRESS", "line")
+    data = make_split(16)
+    fit(
+        cnn3(num_classes=3, image_size=24),
+        BatchLoader(data, batch_size=8),
+        BatchLoader(data, batch_size=8),
+        config=TrainConfig(epochs=3),
+        run_dir=tmp_path,
+        name="quiet",
+    )
+    out = capsys.readouterr()
+    assert out.out.count("\n") == 1 and out.out.startswith("quiet: best epoch ") and "val acc" in out.out
+    assert out.err == ""
+    log = (tmp_path / "train.log").read_text().splitlines()
+    assert [line.split(":")[0] for line in log] == ["quiet epoch 1/3", "quiet epoch 2/3", "quiet epoch 3/3"]

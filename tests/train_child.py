@@ -3,13 +3,15 @@
 MODE "kill" SIGKILLs itself in the middle of epoch 2; "resume" continues from RUN_DIR/last.pt;
 "full" trains uninterrupted. The final weights and history are saved to OUT.
 """
+
 import os
 import signal
 import sys
 
 import torch
+from conftest import random_split
 
-from hwlib.data import BatchLoader, SplitTensors
+from hwlib.data import BatchLoader
 from hwlib.models import cnn3
 from hwlib.seed import seed_everything
 from hwlib.train import TrainConfig, fit
@@ -25,14 +27,20 @@ class KillingLoader(BatchLoader):
 
 def main(run_dir: str, mode: str, out: str) -> None:
     torch.set_num_threads(1)
-    g = torch.Generator().manual_seed(0)
-    data = SplitTensors(torch.randint(0, 256, (40, 3, 24, 24), dtype=torch.uint8, generator=g), torch.arange(40) % 4)
+    data = random_split(40, classes=4)
     seed_everything(0)
     model = cnn3(num_classes=4, image_size=24)
     loader_cls = KillingLoader if mode == "kill" else BatchLoader
-    history = fit(model, loader_cls(data, batch_size=8, shuffle=True, seed=2), BatchLoader(data, batch_size=40),
-                  config=TrainConfig(epochs=3, lr=3e-3), run_dir=run_dir, resume=mode == "resume", restore_best=False,
-                  log=lambda s: None)
+    history = fit(
+        model,
+        loader_cls(data, batch_size=8, shuffle=True, seed=2),
+        BatchLoader(data, batch_size=40),
+        config=TrainConfig(epochs=3, lr=3e-3),
+        run_dir=run_dir,
+        resume=mode == "resume",
+        restore_best=False,
+        log=lambda s: None,
+    )
     torch.save({"model": model.state_dict(), "history": history}, out)
 
 

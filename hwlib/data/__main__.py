@@ -1,4 +1,5 @@
 """Command line: `python -m hwlib.data check PATH` and `python -m hwlib.data generate [--out DIR]`."""
+
 from __future__ import annotations
 
 import argparse

@@ -5,6 +5,7 @@ label, and where that came from) plus a :class:`Source` that reads image bytes. 
 here; :mod:`hwlib.data.cache` decodes. Every problem with the layout raises :class:`DatasetError`
 whose message is one line naming the file (and line number) at fault.
 """
+
 from __future__ import annotations
 
 import os
@@ -109,7 +110,9 @@ def check_relative(path: str, where: str) -> str:
     """Normalise a list entry to a POSIX path inside the root, or raise naming `where`."""
     p = path.replace("\\", "/")
     if p.startswith("/") or PurePosixPath(p).is_absolute() or (len(p) > 1 and p[1] == ":"):
-        raise DatasetError(f"{where}: absolute path {path!r} is not allowed; paths must be relative to the dataset root")
+        raise DatasetError(
+            f"{where}: absolute path {path!r} is not allowed; paths must be relative to the dataset root"
+        )
     norm = posixpath.normpath(p)
     if norm == ".." or norm.startswith("../"):
         raise DatasetError(f"{where}: path {path!r} escapes the dataset root")
@@ -227,7 +230,9 @@ def open_dataset(path: str | os.PathLike, *, name: str | None = None) -> Dataset
     return DatasetSpec(ds_name, source, layout, splits, list_files, num_classes, class_names, warnings)
 
 
-def _validate_labels(source: Source, splits: dict[str, list[Sample]], list_files: dict[str, str]) -> tuple[int, list[str]]:
+def _validate_labels(
+    source: Source, splits: dict[str, list[Sample]], list_files: dict[str, str]
+) -> tuple[int, list[str]]:
     """The class count N; errors for labels that do not cover 0..N-1, warnings for leakage and
     for classes with no training images."""
     n = max(s.label for samples in splits.values() for s in samples) + 1

@@ -1,26 +1,26 @@
 """From cached uint8 tensors to float batches: channel selection, flips, shuffling.
 
 Batches are sliced straight out of the cached (N, 3, S, S) uint8 tensor, so an epoch costs no
-decoding. Pixels are scaled to [0, 1] exactly as the report did (`image.float() / 255`).
+decoding. Pixels are scaled to [0, 1] exactly as the original report did (`image.float() / 255`).
 Channel combinations are named by the letters they keep ("RGB", "RG", "GB", "RB", "R", "G", "B")
 and given to the model either as a real subset (C = 1, 2 or 3 channels, for FlexConv) or
 zero-filled to 3 channels (for naive models that need a fixed C).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Union
 
 import torch
 
-from .cache import SplitTensors
+from .split import SplitTensors
 
 COMBOS: tuple[str, ...] = ("RGB", "RG", "GB", "RB", "R", "G", "B")
 _INDEX = {"R": 0, "G": 1, "B": 2}
 
 
 def channel_indices(combo: str) -> list[int]:
-    """"RB" -> [0, 2]. Letters must be distinct, in R, G, B order."""
+    """ "RB" -> [0, 2]. Letters must be distinct, in R, G, B order."""
     if not combo or any(ch not in _INDEX for ch in combo) or len(set(combo)) != len(combo):
         raise ValueError(f"channel combination {combo!r} must be a non-empty subset of 'RGB'")
     idx = [_INDEX[ch] for ch in combo]
@@ -85,9 +85,20 @@ class BatchLoader:
             knows which channels it was given (the indices are shared by the whole batch).
     """
 
-    def __init__(self, data: SplitTensors, *, batch_size: int, shuffle: bool = False, seed: int = 0,
-                 combo: str = "RGB", zero_fill: bool = False, flip: bool = False, drop_last: bool = False,
-                 with_channels: bool = False, crop_pad: int = 0):
+    def __init__(
+        self,
+        data: SplitTensors,
+        *,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        combo: str = "RGB",
+        zero_fill: bool = False,
+        flip: bool = False,
+        drop_last: bool = False,
+        with_channels: bool = False,
+        crop_pad: int = 0,
+    ):
         if combo != "random":
             channel_indices(combo)
         if with_channels and zero_fill:
@@ -104,12 +115,12 @@ class BatchLoader:
         n = len(self.data)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def __iter__(self) -> Iterator[tuple[Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]], torch.Tensor]]:
+    def __iter__(self) -> Iterator[tuple[torch.Tensor | tuple[torch.Tensor, torch.Tensor], torch.Tensor]]:
         n = len(self.data)
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
         order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
         for b in range(len(self)):
-            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+            idx = order[b * self.batch_size : (b + 1) * self.batch_size]
             if self.shuffle:
                 idx, _ = idx.sort()  # sequential reads from the memory-mapped cache
             x = self.data.images[idx]  # (B, 3, H, W) uint8

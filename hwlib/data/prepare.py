@@ -1,12 +1,14 @@
 """One call from a DATA setting to decoded tensors: what notebooks and the runner use."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..paths import DATA_DIR, display_path, resolve_repo_path
-from .cache import SplitTensors, load_split
+from .cache import load_split
 from .lists import DatasetSpec, Sample, open_dataset
+from .split import SplitTensors
 from .synthetic import SyntheticSpec, generate
 
 
@@ -57,12 +59,15 @@ class LoadedData:
     def summary(self) -> str:
         counts = ", ".join(f"{k} {len(v):,}" for k, v in self.splits.items())
         full = ", ".join(f"{k} {v:,}" for k, v in self.spec.counts().items())
-        return (f"dataset {self.name} ({self.spec.layout} layout) at {display_path(self.path)}\n"
-                f"  {self.num_classes} classes, images used: {counts} (of {full}), {self.size} px")
+        return (
+            f"dataset {self.name} ({self.spec.layout} layout) at {display_path(self.path)}\n"
+            f"  {self.num_classes} classes, images used: {counts} (of {full}), {self.size} px"
+        )
 
 
-def load_dataset(data: str | Path | None, *, size: int, train_per_class: int | None = None,
-                 eval_per_class: int | None = None) -> LoadedData:
+def load_dataset(
+    data: str | Path | None, *, size: int, train_per_class: int | None = None, eval_per_class: int | None = None
+) -> LoadedData:
     """Open DATA (see :func:`resolve_data`), subset per class, and load every split at `size` px."""
     path = resolve_data(data)
     spec = open_dataset(path)

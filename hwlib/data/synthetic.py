@@ -6,6 +6,7 @@ accuracy: red vs yellow differ only in G, yellow vs magenta only in G vs B), som
 some only in texture. Output: `images/<class>/<split>_<i>.jpg` plus train.txt / val.txt /
 test.txt (`<relative path> <label>` per line). Same arguments -> same bytes.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,12 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 COLOURS = {  # RGB
-    "red": (220, 40, 40), "green": (40, 190, 60), "blue": (50, 70, 225), "yellow": (225, 210, 40),
-    "magenta": (210, 50, 200), "cyan": (40, 200, 210),
+    "red": (220, 40, 40),
+    "green": (40, 190, 60),
+    "blue": (50, 70, 225),
+    "yellow": (225, 210, 40),
+    "magenta": (210, 50, 200),
+    "cyan": (40, 200, 210),
 }
 # (shape, colour, texture). Differ only in colour: 0/1/2 and 5/6; only in shape: 0/3/4 and 7/8;
 # only in texture: 1/9.
@@ -65,11 +70,29 @@ def _polygon(shape: str, cx: float, cy: float, r: float, angle: float) -> list[t
     elif shape == "triangle":
         pts = [(math.cos(t), math.sin(t)) for t in (-math.pi / 2, math.pi / 6, 5 * math.pi / 6)]
     elif shape == "star":
-        pts = [((1.0 if i % 2 == 0 else 0.45) * math.cos(i * math.pi / 5 - math.pi / 2),
-                (1.0 if i % 2 == 0 else 0.45) * math.sin(i * math.pi / 5 - math.pi / 2)) for i in range(10)]
+        pts = [
+            (
+                (1.0 if i % 2 == 0 else 0.45) * math.cos(i * math.pi / 5 - math.pi / 2),
+                (1.0 if i % 2 == 0 else 0.45) * math.sin(i * math.pi / 5 - math.pi / 2),
+            )
+            for i in range(10)
+        ]
     elif shape == "cross":
         a, b = 0.3, 0.9
-        pts = [(-a, -b), (a, -b), (a, -a), (b, -a), (b, a), (a, a), (a, b), (-a, b), (-a, a), (-b, a), (-b, -a), (-a, -a)]
+        pts = [
+            (-a, -b),
+            (a, -b),
+            (a, -a),
+            (b, -a),
+            (b, a),
+            (a, a),
+            (a, b),
+            (-a, b),
+            (-a, a),
+            (-b, a),
+            (-b, -a),
+            (-a, -a),
+        ]
     else:
         raise ValueError(shape)
     c, s = math.cos(angle), math.sin(angle)
@@ -90,8 +113,13 @@ def render(label: int, rng: np.random.Generator, size: int) -> Image.Image:
     for _ in range(int(rng.integers(4, 9))):
         grey = rng.uniform(50, 200)
         tint = tuple(int(np.clip(grey + rng.uniform(-25, 25), 0, 255)) for _ in range(3))
-        poly = _polygon(str(rng.choice(["circle", "square", "triangle"])), rng.uniform(0, big), rng.uniform(0, big),
-                        rng.uniform(0.05, 0.14) * big, rng.uniform(0, 2 * math.pi))
+        poly = _polygon(
+            str(rng.choice(["circle", "square", "triangle"])),
+            rng.uniform(0, big),
+            rng.uniform(0, big),
+            rng.uniform(0.05, 0.14) * big,
+            rng.uniform(0, 2 * math.pi),
+        )
         draw.polygon(poly, fill=tint)
     # The object: mask at a jittered position, scale and rotation.
     r = rng.uniform(0.22, 0.34) * big

@@ -1,0 +1,163 @@
+"""Publishing: results JSON files and the README sections generated from them.
+
+`write_json` is the one writer of results (sorted keys, one trailing newline). `results_markdown`
+builds the README's results table from results/*.json and `bench_markdown` its speed table from
+the benchmark's JSON, so no number in the README is typed by hand. `python -m hwlib.publish`
+rewrites both sections of README.md from results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .paths import REPO_ROOT
+
+BENCH_JSON = "bench_cpu_quick.json"
+
+
+def _jsonable(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def write_json(path: str | Path, payload: dict) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_jsonable) + "\n")
+    return path
+
+
+def results_markdown(results_dir: str | Path) -> str:
+    """The README's results table, built from the results JSON files (never typed by hand)."""
+    results_dir = Path(results_dir)
+    lines = []
+    r1 = results_dir / "01_flexconv.json"
+    if r1.exists():
+        d = json.loads(r1.read_text())
+        lines += [
+            f"**FlexConv** ({d['dataset']}, {d['split']} split, profile `{d['profile']}`, {d['image_size']} px, "
+            f"{d['device']}): accuracy by channels given",
+            "",
+            "| model | " + " | ".join(d["combos"]) + " | params |",
+            "|---|" + "---:|" * (len(d["combos"]) + 1),
+        ]
+        for model, acc in d["accuracy"].items():
+            lines.append(
+                f"| {model} | "
+                + " | ".join(f"{acc[c]:.3f}" for c in d["combos"])
+                + f" | {d['params'].get(model, 0):,} |"
+            )
+        lines.append("")
+    r2 = results_dir / "02_dense4_vs_resnet34.json"
+    if r2.exists():
+        d = json.loads(r2.read_text())
+        lines += [
+            f"**Dense4 vs ResNet34** ({d['dataset']}, {d['split']} split, profile `{d['profile']}`, "
+            f"{d['image_size']} px, seeds {d['seeds']}, {d['device']})",
+            "",
+            "| recipe | model | test accuracy | macro F1 | params | multiply-adds / image |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for recipe, models in d["recipes"].items():
+            for model, m in models.items():
+                acc, f1 = np.mean(m["test_acc"]), np.mean(m["macro_f1"])
+                lines.append(
+                    f"| {recipe} | {model} | {acc:.3f} | {f1:.3f} | {d['params'][model]:,} | "
+                    f"{d['macs'][model] / 1e9:.3f} G |"
+                )
+            lines.append(f"| {recipe} | **Dense4 / ResNet34** | **{d['ratio'][recipe]:.3f}** | | | |")
+        lines.append("")
+    r3 = results_dir / "03_param_analysis.json"
+    if r3.exists():
+        d = json.loads(r3.read_text())
+        ok = sum(c["match"] for c in d["checks"])
+        lines.append(
+            f"**Parameter arithmetic**: {ok} of {len(d['checks'])} closed-form counts match torchinfo "
+            f"(see notebooks/03_param_analysis.ipynb)."
+        )
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def bench_table(res: dict) -> str:
+    """The benchmark's ratios against their goals, as a Markdown table."""
+    rows = [
+        (
+            "FlexConv original: its loop / batched (fwd+bwd)",
+            f"{res['flexconv_batched_vs_loop']['speedup']:.2f}x",
+            ">= 1.1x (CPU), >= 20x (GPU)",
+        ),
+        ("pooled FlexConv / Conv2d(3, 16, 3) time", f"{res['flexconv_vs_conv2d']['ratio']:.2f}x", "<= 1.5x"),
+        ("cached loader / per-epoch decode (img/s)", f"{res['loader_cached_vs_decode']['speedup']:.1f}x", ">= 20x"),
+        (
+            "training MFU Dense4 / ResNet34 at 128 px",
+            f"{res['train_mfu']['dense4']:.2f} / {res['train_mfu']['resnet34']:.2f}",
+            ">= 0.5 (CPU)",
+        ),
+        (
+            "data stall Dense4 / ResNet34",
+            f"{res['data_stall']['dense4']:.1%} / {res['data_stall']['resnet34']:.1%}",
+            "<= 10%",
+        ),
+    ]
+    lines = [f"| measured on {res['device']} | ratio | goal |", "|---|---:|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def bench_markdown(res: dict) -> str:
+    """The README's speed section from a `python -m hwlib.bench` results JSON."""
+    return f"`python -m hwlib.bench{' --quick' if res['quick'] else ''}`, torch {res['torch']}:\n\n{bench_table(res)}"
+
+
+def update_section(readme: str | Path, name: str, body: str) -> bool:
+    """Replace the text between `<!-- name:start -->` and `<!-- name:end -->` in a Markdown file;
+    True if it changed."""
+    readme = Path(readme)
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = readme.read_text()
+    head, sep, rest = text.partition(start)
+    if not sep or end not in rest:
+        raise ValueError(f"{readme}: no {start} ... {end} section")
+    new = f"{head}{start}\n{body.rstrip()}\n{end}{rest.split(end, 1)[1]}"
+    if new != text:
+        readme.write_text(new)
+    return new != text
+
+
+def update_readme(readme: str | Path, results_dir: str | Path) -> bool:
+    """The README's results table (and its speed table, when the benchmark's JSON is there),
+    rebuilt from results/*.json; True if anything changed."""
+    results_dir = Path(results_dir)
+    changed = update_section(readme, "results", results_markdown(results_dir))
+    bench = results_dir / BENCH_JSON
+    if bench.exists():
+        changed |= update_section(readme, "bench", bench_markdown(json.loads(bench.read_text())))
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m hwlib.publish", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--results", default=str(REPO_ROOT / "results"), help="folder of results JSON files")
+    ap.add_argument("--readme", default=str(REPO_ROOT / "README.md"))
+    args = ap.parse_args(argv)
+    changed = update_readme(args.readme, args.results)
+    print(f"{args.readme}: {'updated' if changed else 'already up to date'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""The experiment steps both studies share: seed, build, train, pick the best epoch on
+validation, test; accuracy per channel combination; one cost measurement; goals; saving results."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..data.loader import COMBOS, BatchLoader
+from ..data.prepare import LoadedData
+from ..data.split import SplitTensors
+from ..device import pick_device
+from ..metrics import ClassificationMetrics, accuracy
+from ..params import measure
+from ..publish import write_json
+from ..seed import seed_everything
+from ..timing import inference_latency
+from ..train import TrainConfig, evaluate, fit, history_best, predict
+
+EVAL_BATCH = 256
+LATENCY_BATCHES = (1, 64)
+
+
+@dataclass
+class RunResult:
+    """One trained model: its history, best (validation) epoch and test-split metrics."""
+
+    name: str
+    history: list[dict]
+    best_epoch: int
+    test: ClassificationMetrics
+    split: str  # the split `test` was measured on
+    seconds: float
+
+    def summary(self) -> dict:
+        return {
+            "best_epoch": self.best_epoch,
+            "split": self.split,
+            "seconds": round(self.seconds, 1),
+            **{k: round(v, 4) for k, v in self.test.as_dict().items()},
+        }
+
+
+def train_and_test(
+    name: str,
+    build: Callable[[], nn.Module],
+    data: LoadedData,
+    *,
+    config: TrainConfig,
+    batch_size: int,
+    seed: int,
+    run_dir: Path | None,
+    combo: str = "RGB",
+    zero_fill: bool = False,
+    flip: bool = False,
+    crop_pad: int = 0,
+    with_channels: bool = False,
+) -> tuple[nn.Module, RunResult]:
+    """Seed, build, fit (best epoch by validation accuracy), then evaluate on the test split.
+
+    combo="random" trains on a random channel subset per batch; validation and test then use RGB.
+    with_channels passes the channel identities to the model (FlexConv with a channel table).
+    """
+    seed_everything(seed)
+    model = build()
+    eval_combo = "RGB" if combo == "random" else combo
+    view = {"zero_fill": zero_fill, "with_channels": with_channels}
+    train = BatchLoader(
+        data.splits["train"],
+        batch_size=batch_size,
+        shuffle=True,
+        seed=seed,
+        combo=combo,
+        flip=flip,
+        crop_pad=crop_pad,
+        **view,
+    )
+    val = BatchLoader(data.splits["val"], batch_size=EVAL_BATCH, combo=eval_combo, **view)
+    t0 = time.perf_counter()
+    history = fit(model, train, val, config=config, run_dir=run_dir / name if run_dir else None, name=name)
+    test = evaluate(
+        model,
+        BatchLoader(data.splits[data.eval_split], batch_size=EVAL_BATCH, combo=eval_combo, **view),
+        num_classes=data.num_classes,
+    )
+    return model, RunResult(
+        name, history, history_best(history)["epoch"], test, data.eval_split, time.perf_counter() - t0
+    )
+
+
+def accuracy_by_combo(
+    model: nn.Module,
+    split: SplitTensors,
+    *,
+    zero_fill: bool,
+    combos: tuple[str, ...] = COMBOS,
+    with_channels: bool = False,
+    device: torch.device | None = None,
+) -> dict[str, float]:
+    """Accuracy on each channel combination: the present channels only (zero_fill=False) or
+    zero-filled to 3 channels (zero_fill=True); with_channels also tells the model which they are."""
+    device = device or pick_device()
+    out = {}
+    for combo in combos:
+        loader = BatchLoader(
+            split, batch_size=EVAL_BATCH, combo=combo, zero_fill=zero_fill, with_channels=with_channels
+        )
+        y, p, _ = predict(model, loader, device=device)
+        out[combo] = accuracy(y, p)
+    return out
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What a model costs: parameters, multiply-adds per image, and inference latency per image."""
+
+    params: int
+    macs: int  # multiply-adds per image at the measured input shape
+    latency_ms: dict[str, float]  # "batch1", "batch64" -> median ms per image on the measuring device
+
+
+def measure_cost(
+    model: nn.Module,
+    input_shape: tuple[int, int, int],
+    *,
+    device: torch.device,
+    repeats: int = 5,
+    batches: tuple[int, ...] = LATENCY_BATCHES,
+) -> Cost:
+    """Params and multiply-adds (torchinfo, FlexConv's grouped conv included) and the median
+    latency per image at each batch size (warm-up, `repeats` timed runs) on `device`."""
+    m = measure(model, input_shape)
+    latency = {
+        f"batch{b}": 1e3 * inference_latency(model, input_shape, batch=b, device=device, repeats=repeats)
+        for b in batches
+    }
+    return Cost(m.params, m.macs, latency)
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One goal of a study, whether this run met it, and the numbers behind the verdict."""
+
+    goal: str
+    met: bool
+    numbers: str
+
+    def as_dict(self) -> dict:
+        return {"goal": self.goal, "met": self.met, "numbers": self.numbers}
+
+    def line(self) -> str:
+        return f"[{'met' if self.met else 'MISSED'}] {self.goal}: {self.numbers}"
+
+
+@dataclass
+class RunInfo:
+    """What every results JSON states about the run that produced it."""
+
+    dataset: str
+    profile: str
+    split: str
+    image_size: int
+    device: str
+    seeds: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "profile": self.profile,
+            "split": self.split,
+            "image_size": self.image_size,
+            "device": self.device,
+            "seeds": self.seeds,
+        }
+
+
+class StudyResult:
+    """Base of the studies' results: each owns its JSON (`to_json`) and its goals (`goals`)."""
+
+    def to_json(self) -> dict:
+        raise NotImplementedError
+
+    def goals(self) -> list[Goal]:
+        raise NotImplementedError
+
+    def headline(self) -> list[str]:
+        """The run's key numbers, one Markdown bullet each."""
+        raise NotImplementedError
+
+    def summary_markdown(self) -> str:
+        """The notebook's Summary: what ran, the key numbers, and the verdict on each goal."""
+        i = self.info
+        seeds = f"seed {i.seeds[0]}" if len(i.seeds) == 1 else f"seeds {i.seeds}"
+        lines = [
+            f"**Summary** ({i.dataset}, {i.split} split, profile `{i.profile}`, {i.image_size} px, {seeds}, "
+            f"{i.device})",
+            "",
+            *self.headline(),
+            "",
+            "Goals:",
+            "",
+        ]
+        lines += [f"- **{'met' if g.met else 'MISSED'}**: {g.goal} ({g.numbers})" for g in self.goals()]
+        return "\n".join(lines)
+
+    def save(self, path: str | Path) -> Path:
+        """Write `to_json()` (sorted keys, one trailing newline)."""
+        return write_json(path, self.to_json())
