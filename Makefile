@@ -7,10 +7,11 @@ PROFILE ?= cpu
 DATA ?=
 SEED ?= 0
 PUBLISH ?= 0
+FRESH ?= 0
 
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: install report test test-unit lint check-data lab clean
+.PHONY: install report test test-unit lint check-data lab clean dry-run-course
 install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -20,13 +21,14 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	@touch $@
 
-## make report [DATA=path/or.zip] [PROFILE=smoke|cpu|full] [SEED=0] [PUBLISH=1]
+## make report [DATA=path/or.zip] [PROFILE=smoke|cpu|full] [SEED=0] [PUBLISH=1] [FRESH=1]
+## re-running resumes: finished runs are loaded, an interrupted one continues; FRESH=1 trains every run from scratch
 report: install
-	$(PY) -m hwlib.runner --profile $(PROFILE) --seed $(SEED) $(if $(DATA),--data "$(DATA)") $(if $(filter 1,$(PUBLISH)),--publish)
+	$(PY) -m hwlib.runner --profile $(PROFILE) --seed $(SEED) $(if $(DATA),--data "$(DATA)") $(if $(filter 1,$(PUBLISH)),--publish) $(if $(filter 1,$(FRESH)),--fresh)
 
 ## lint (ruff), unit tests of hwlib (real-data tests run when ../shared/data exists) and nbval over the notebooks (smoke profile)
 test: install lint
-	HWLIB_PROFILE=smoke HWLIB_DATA= HWLIB_PROGRESS=line $(PY) -m pytest tests notebooks $(NBVAL) -p no:cacheprovider
+	HWLIB_PROFILE=smoke HWLIB_DATA= HWLIB_FRESH=1 HWLIB_PROGRESS=line $(PY) -m pytest tests notebooks $(NBVAL) -p no:cacheprovider
 
 lint: install
 	$(VENV)/bin/ruff check hwlib tests
@@ -42,6 +44,12 @@ check-data: install
 lab: install
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3"
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+## make dry-run-course [STEPS=150]: the course's 50-class lists filled with one photo per class, through check,
+## the 128 px cache and STEPS training steps of Dense4 on the CPU; prints time per stage and peak memory
+STEPS ?= 150
+dry-run-course: install
+	$(PY) -m hwlib.course_dry_run --steps $(STEPS)
 
 clean:
 	rm -rf runs data/cache

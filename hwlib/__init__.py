@@ -9,18 +9,24 @@ Modules, in the order data flows through them (no module imports one further dow
   progress bars / lines.
 * :mod:`hwlib.device` - the device: choice, bf16 autocast, synchronise, its name.
 * :mod:`hwlib.config` - run profiles (`Profile`: data, channel-study and Dense4-study settings).
-* :mod:`hwlib.data` - dataset layouts (`lists`), decoding and the process pool (`decode`), the
-  uint8 cache (`cache`) producing a `SplitTensors` (`split`), batch loaders (`loader`), the
-  generated dataset (`synthetic`), `load_dataset` (`prepare`) and `python -m hwlib.data check`.
-* :mod:`hwlib.flexconv`, :mod:`hwlib.models` - FlexConv2d; flex_cnn, cnn3, dense4, resnet34_baseline.
+* :mod:`hwlib.data` - dataset layouts (`lists`) and class names (`classes`), decoding and the
+  process pool (`decode`), the uint8 cache (`cache`) producing a `SplitTensors` (`split`), batch
+  loaders on the CPU or the device (`loader`), the generated dataset (`synthetic`), `load_dataset`
+  (`prepare`) and `python -m hwlib.data check`.
+* :mod:`hwlib.flexconv`, :mod:`hwlib.channel_layers`, :mod:`hwlib.models` - FlexConv2d (original,
+  pooled, hybrid) and its kernel-diversity diagnostic; the channel-adaptive baselines; flex_cnn,
+  cnn3, adaptive_cnn, dense4, resnet34_baseline.
 * :mod:`hwlib.metrics`, :mod:`hwlib.params`, :mod:`hwlib.timing` - accuracy/F1/confusion,
   closed-form and torchinfo parameter counts, wall-clock timing.
-* :mod:`hwlib.train` - `fit` (start, resume, train one epoch, save) and `evaluate`.
+* :mod:`hwlib.train` - `fit` (start, resume, train one epoch, save) and `evaluate`;
+  :mod:`hwlib.run_cache` - the key and folder that make a report resumable.
+* :mod:`hwlib.original` - the original report's published numbers, quoted by the comparison tables.
 * :mod:`hwlib.publish` - results JSON writing and the README sections generated from it.
-* :mod:`hwlib.studies` - the shared experiment steps and the two studies; each returns a result
-  that owns its JSON, goals and costs.
+* :mod:`hwlib.studies` - the shared experiment steps (`common`, `latency`) and the two studies
+  (`channels`, `dense`); each returns a result that owns its JSON, goals, costs, findings.
 * :mod:`hwlib.plots`, :mod:`hwlib.run_context` - figures; `setup_run`, the notebooks' first call.
-* :mod:`hwlib.bench` (`python -m hwlib.bench`) and :mod:`hwlib.runner` (`make report`).
+* :mod:`hwlib.bench` (`python -m hwlib.bench`), :mod:`hwlib.course_dry_run` (`make dry-run-course`)
+  and :mod:`hwlib.runner` (`make report`).
 
 Flow: list file or folder -> cached uint8 split -> BatchLoader -> model -> fit history and test
 metrics -> study result -> results JSON and figures -> notebook cells and README tables.

@@ -4,14 +4,17 @@ Every comparison times both sides in the same run (warm-up, several repeats, med
 synchronised before clocks are read), so the ratios hold on the machine that printed them:
 
 * flexconv_batched_vs_loop: forward+backward of the original report's loop FlexConv over
-  FlexConv2d(mode="original") (same weights), B=32 (quick) / 128, 3 channels, 128 px, 16 outputs;
+  FlexConv2d(mode="original") (same weights), B=32 (quick) / 128, 3 channels, 128 px, 16 outputs
+  (on a GPU the loop's many small kernel launches are what batching removes);
 * flexconv_vs_conv2d: pooled FlexConv2d over a Conv2d(3, 16, 3) on the same input;
-* loader_cached_vs_decode: images/s of the cached loader (flips, crops, channel subsets) over the
-  original report's decode-and-resize-every-epoch loader, real photos at 128 px;
-* train_mfu: achieved training FLOP/s (3 x forward MACs x 2 per image) over the float32 (bf16 on
-  GPU) matrix-multiply peak measured in this run, Dense4 and ResNet34 at 128 px;
-* data_stall: fraction of training wall time spent waiting for the next batch; the training step
-  timed is `hwlib.train.train_step`, the one `fit` runs.
+* train_mfu: achieved training FLOP/s (3 x forward MACs x 2 per image) over the matrix-multiply
+  peak measured in this run: float32 on the CPU, bf16 on a GPU (training runs in bf16 autocast
+  there), Dense4 and ResNet34 at 128 px;
+* data_stall: the loader's figure: fraction of training wall time spent waiting for the next
+  batch (gather, flips, float conversion), with the loader `fit` uses on that device (on CUDA:
+  gathering from the split held in device memory; its kernels' time counts as waiting). The
+  training step timed is `hwlib.train.train_step`, the one `fit` runs (compiled on CUDA, as `fit`
+  does by default).
 
 The README's speed table is written from the JSON by `python -m hwlib.publish`.
 """
@@ -28,7 +31,7 @@ import torch
 from torch import nn
 
 from .data.cache import load_split
-from .data.lists import DatasetSpec, open_dataset
+from .data.lists import open_dataset
 from .data.loader import BatchLoader
 from .data.prepare import per_class_subset, resolve_data
 from .device import device_name, pick_device, synchronize
@@ -36,7 +39,7 @@ from .flexconv import FlexConv2d, original_loop_forward
 from .models import dense4, resnet34_baseline
 from .params import measure
 from .timing import median_seconds
-from .train import TrainConfig, start_training, to_device, train_step
+from .train import TrainConfig, compile_default, start_training, to_device, train_step
 
 
 def _fwd_bwd(fn, x: torch.Tensor):
@@ -84,45 +87,6 @@ def flexconv_vs_conv2d(device: torch.device, *, batch: int, repeats: int) -> dic
     }
 
 
-def loader_cached_vs_decode(spec: DatasetSpec, *, images: int, batch: int) -> dict:
-    """The original report's loader decodes and resizes every image every epoch (torchvision read_image +
-    Resize, one process); ours slices the cached uint8 tensor."""
-    from torchvision.io import decode_image
-    from torchvision.transforms import v2
-
-    samples = per_class_subset(spec.splits["train"], max(1, images // spec.num_classes))[:images]
-    resize = v2.Resize((128, 128), antialias=True)
-
-    def original_epoch():
-        for i in range(0, len(samples), batch):
-            imgs = []
-            for s in samples[i : i + batch]:
-                img = resize(
-                    decode_image(torch.frombuffer(bytearray(spec.source.read_bytes(s.path)), dtype=torch.uint8))
-                )
-                imgs.append((img.repeat(3, 1, 1) if img.shape[0] == 1 else img[:3]).float() / 255)
-            torch.stack(imgs)
-
-    split = load_split(spec, "train", 128, samples=samples)  # built once (not timed), as in training
-    cached = BatchLoader(split, batch_size=batch, shuffle=True, flip=True, crop_pad=16, combo="random")
-
-    def cached_epoch():
-        for _ in cached:
-            pass
-
-    t_decode = median_seconds(original_epoch, warmup=0, repeats=1)
-    t_cached = median_seconds(cached_epoch, warmup=1, repeats=3)
-    return {
-        "speedup": t_decode / t_cached,
-        "decode_images_per_s": len(samples) / t_decode,
-        "cached_images_per_s": len(samples) / t_cached,
-        "images": len(samples),
-        "size": 128,
-        "dataset": spec.name,
-        "cached_loader": "flip + 16-px crop + random channel subset",
-    }
-
-
 def matmul_peak(device: torch.device, *, n: int, repeats: int) -> dict:
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     a = torch.rand(n, n, device=device, dtype=dtype)
@@ -131,12 +95,26 @@ def matmul_peak(device: torch.device, *, n: int, repeats: int) -> dict:
     return {"flops_per_s": 2 * n**3 / t, "n": n, "dtype": str(dtype).replace("torch.", "")}
 
 
-def train_throughput(model: nn.Module, split, *, device: torch.device, batch: int, steps: int) -> dict:
+def train_throughput(
+    model: nn.Module,
+    split,
+    *,
+    device: torch.device,
+    batch: int,
+    steps: int,
+    compile_model: bool | None = False,
+) -> dict:
     """Training images/s of `fit`'s own step (Adam, the original recipe) and the fraction of wall
-    time spent waiting for data, over `steps` batches after one warm-up step."""
-    loader = BatchLoader(split, batch_size=batch, shuffle=True, flip=True)
+    time spent waiting for data, over `steps` batches after one warm-up step (which compiles, when
+    `compile_model`). The loader makes its batches on `device`: on CUDA from the split copied to
+    device memory once (when it fits), as in `fit`."""
+    loader = BatchLoader(split, batch_size=batch, shuffle=True, flip=True, drop_last=len(split) >= batch, device=device)
     state = start_training(
-        model, config=TrainConfig(epochs=1), steps_per_epoch=max(len(loader), steps + 1), device=device
+        model,
+        config=TrainConfig(epochs=1),
+        steps_per_epoch=max(len(loader), steps + 1),
+        device=device,
+        compile_model=compile_model,
     )
     state.model.train()
     it = iter(loader)
@@ -150,6 +128,7 @@ def train_throughput(model: nn.Module, split, *, device: torch.device, batch: in
             it = iter(loader)
             x, y = next(it)
         x, y = to_device(x, y, device)
+        synchronize(device)  # on CUDA the batch is made by kernels: their time counts as waiting for data
         t1 = time.perf_counter()
         train_step(state, x, y)
         synchronize(device)
@@ -158,7 +137,14 @@ def train_throughput(model: nn.Module, split, *, device: torch.device, batch: in
             wait += t1 - t0
             total += t2 - t0
             seen += len(y)
-    return {"images_per_s": seen / total, "data_stall": wait / total, "batch": batch, "steps": steps}
+    return {
+        "images_per_s": seen / total,
+        "data_stall": wait / total,
+        "batch": batch,
+        "steps": steps,
+        "loader": "device-resident" if loader.uses_resident() else ("streaming" if device.type == "cuda" else "cpu"),
+        "compiled": state.compiled is not None,
+    }
 
 
 def run(*, quick: bool, data: str | None) -> dict:
@@ -171,8 +157,6 @@ def run(*, quick: bool, data: str | None) -> dict:
     out["flexconv_vs_conv2d"] = flexconv_vs_conv2d(device, batch=32 if quick else 128, repeats=reps)
     print(f"  pooled flexconv / conv2d: {out['flexconv_vs_conv2d']['ratio']:.2f}x", flush=True)
     spec = open_dataset(resolve_data(data))
-    out["loader_cached_vs_decode"] = loader_cached_vs_decode(spec, images=500 if quick else 4000, batch=64)
-    print(f"  cached loader vs decode: {out['loader_cached_vs_decode']['speedup']:.1f}x", flush=True)
     peak = matmul_peak(device, n=2048 if quick and device.type == "cpu" else 8192, repeats=reps)
     out["matmul_peak"] = peak
     split = load_split(spec, "train", 128, samples=per_class_subset(spec.splits["train"], 50))
@@ -183,14 +167,21 @@ def run(*, quick: bool, data: str | None) -> dict:
     ):
         macs = measure(build(), (3, 128, 128)).macs
         steps = (3 if quick else 10) if device.type == "cpu" else 30
-        tp = train_throughput(build(), split, device=device, batch=16 if device.type == "cpu" else 256, steps=steps)
+        tp = train_throughput(
+            build(),
+            split,
+            device=device,
+            batch=16 if device.type == "cpu" else 256,
+            steps=steps,
+            compile_model=compile_default(device),
+        )
         achieved = 3 * 2 * macs * tp["images_per_s"]
         out["train_mfu"][name] = achieved / peak["flops_per_s"]
         out["data_stall"][name] = tp["data_stall"]
         out["train"][name] = {**tp, "forward_macs_per_image": macs, "achieved_flops_per_s": achieved}
         print(
-            f"  {name}: {tp['images_per_s']:.1f} img/s at 128 px, MFU {out['train_mfu'][name]:.2f}, "
-            f"data stall {tp['data_stall']:.1%}",
+            f"  {name}: {tp['images_per_s']:.1f} img/s at 128 px, MFU {out['train_mfu'][name]:.2f} "
+            f"({peak['dtype']} peak), data stall {tp['data_stall']:.1%} ({tp['loader']} loader)",
             flush=True,
         )
     return out
@@ -201,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m hwlib.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--quick", action="store_true", help="smaller sizes; <= 10 min on 2 CPU cores")
-    ap.add_argument("--data", default="", help="real photos for the loader benchmark (default: the embedded dataset)")
+    ap.add_argument("--data", default="", help="photos for the training benchmarks (default: the embedded dataset)")
     ap.add_argument("--out", default=None, help="write the results JSON here")
     args = ap.parse_args(argv)
     res = run(quick=args.quick, data=args.data or None)

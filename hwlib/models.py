@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models import resnet34
 
+from .channel_layers import AdaptiveFirst, channel_adaptive
 from .flexconv import FlexConv2d, FlexMode
 
 ResNetHead = Literal["original", "plain"]
@@ -85,7 +86,7 @@ class SmallCNN(nn.Module):
             who=type(self).__name__ + f"({self.first_name})",
             channels=first.in_channels if isinstance(first, nn.Conv2d) else None,
         )
-        x = first(x, channels) if isinstance(first, FlexConv2d) else first(x)
+        x = first(x, channels) if getattr(first, "takes_channel_ids", False) else first(x)
         x = self.pool(F.relu(x))  # (B, 16, S/2, S/2)
         x = self.pool(F.relu(self.conv1(x)))  # (B, 32, ., .)
         x = self.pool(F.relu(self.conv2(x)))  # (B, 32, s', s')
@@ -104,8 +105,9 @@ def flex_cnn(
     channel_ids: int = 0,
 ) -> SmallCNN:
     """The original report's FlexConv network. ``mode="original"`` with image_size=128 is its Question1_CNN
-    exactly (state_dict keys included) and takes only image_size inputs; ``mode="pooled"`` takes any
-    channel count and any size >= 22 px; ``channel_ids=3`` adds the R, G, B identity table."""
+    exactly (state_dict keys included) and takes only image_size inputs; ``mode="pooled"`` and
+    ``mode="hybrid"`` take any channel count and any size >= 22 px; ``channel_ids=3`` adds the R, G, B
+    identity table (hybrid mode needs it)."""
     layer = FlexConv2d(
         out_channels,
         3,
@@ -121,7 +123,7 @@ def flex_cnn(
         first_out=out_channels,
         num_classes=num_classes,
         image_size=image_size,
-        adaptive_head=mode == "pooled",
+        adaptive_head=mode != "original",
     )
 
 
@@ -132,6 +134,27 @@ def cnn3(*, num_classes: int = 50, image_size: int = 128, in_channels: int = 3, 
     return SmallCNN(
         conv,
         first_name="conv0",
+        first_out=out_channels,
+        num_classes=num_classes,
+        image_size=image_size,
+        adaptive_head=True,
+    )
+
+
+def adaptive_cnn(
+    *,
+    first: AdaptiveFirst,
+    num_classes: int = 50,
+    image_size: int = 128,
+    known_channels: int = 3,
+    out_channels: int = 16,
+) -> SmallCNN:
+    """The 3-layer network with a channel-adaptive first layer (hwlib.channel_layers: grey_mean,
+    replicate, zero_fill_rescale, depthwise, slice_param, template_mixing, hypernet) in place of FlexConv."""
+    layer = channel_adaptive(first, out_channels=out_channels, known=known_channels)
+    return SmallCNN(
+        layer,
+        first_name="first",
         first_out=out_channels,
         num_classes=num_classes,
         image_size=image_size,

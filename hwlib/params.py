@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+import pandas as pd
 import torch
 from torch import nn
 from torchinfo import summary
 
 from .flexconv import FlexMode
 from .models import cnn3, dense4, flex_cnn, resnet34_baseline, small_cnn_map_size
+from .original import ORIGINAL_DENSE
 
 
 # -- closed forms per layer type --------------------------------------------------------------
@@ -322,3 +324,118 @@ def params_vs_channels(*, out_channels: int, channels, map_sizes: tuple[int, ...
         curves[name] = np.full(channels.shape, p)
         crossovers[name] = crossover_channels(p, out_channels=out_channels)
     return curves, crossovers
+
+
+# -- the report: the original's counts side by side with the correct ones, findings, limitations ------
+def original_printouts() -> list[OriginalClaim]:
+    """The original report's torchinfo printouts (hwlib.original) against this library's models at
+    its setting (50 classes, 128 px)."""
+    o = ORIGINAL_DENSE
+    size = (3, o.image_size, o.image_size)
+    d4 = measure(dense4(num_classes=o.num_classes), size)
+    r34 = measure(resnet34_baseline(num_classes=o.num_classes, head="original"), size)
+
+    def verdict(original: str, correct: str) -> str:
+        return "correct" if original == correct else "differs"
+
+    rows = []
+    for what, original, correct in (
+        (f"Dense4 parameters ({o.num_classes} classes)", f"{o.dense4_params:,}", f"{d4.params:,}"),
+        (f"ResNet34 + original head parameters ({o.num_classes} classes)", f"{o.resnet34_params:,}", f"{r34.params:,}"),
+        (f"Dense4 multiply-adds at {o.image_size} px", f"{o.dense4_macs_g:.2f} G", f"{d4.macs / 1e9:.2f} G"),
+        (f"ResNet34 multiply-adds at {o.image_size} px", f"{o.resnet34_macs_g:.2f} G", f"{r34.macs / 1e9:.2f} G"),
+    ):
+        rows.append(OriginalClaim(what, original, correct, verdict(original, correct)))
+    return rows
+
+
+def claim_verdict(claim: OriginalClaim) -> str:
+    """'correct', 'incomplete' (right numbers the original printed but did not discuss) or 'wrong'."""
+    if claim.why == "correct":
+        return "correct"
+    return "incomplete" if "not discussed" in claim.original else "wrong"
+
+
+def original_vs_correct_table(*, claims: list[OriginalClaim] | None = None) -> pd.DataFrame:
+    """A DataFrame: every count the original report states, the correct value, and the verdict
+    ("correct", "wrong: why" or "incomplete: why"); default rows: :func:`original_corrections` and
+    :func:`original_printouts`."""
+    claims = claims if claims is not None else original_corrections() + original_printouts()
+    return pd.DataFrame(
+        [
+            {
+                "count": c.what,
+                "original report": c.original,
+                "correct (computed here)": c.correct,
+                "verdict": "correct" if claim_verdict(c) == "correct" else f"{claim_verdict(c)}: {c.why}",
+            }
+            for c in claims
+        ]
+    ).set_index("count")
+
+
+def findings_markdown(
+    *,
+    checks: list[Check],
+    claims: list[OriginalClaim],
+    macs: dict[int, dict[str, int]],
+    crossovers: dict[str, int],
+    out_channels: int = 32,
+) -> str:
+    """Notebook 03's Findings, every number from its arguments (count_checks, the original's claims,
+    multiply-adds per image size, crossover channel counts); wording chosen by the outcome."""
+    lines = []
+    ok = [c for c in checks if c.match]
+    bad = [c.name for c in checks if not c.match]
+    lines.append(
+        f"- **Closed form vs torchinfo**: {len(ok)} of {len(checks)} counts match"
+        + (f"; these do not: {', '.join(bad)}." if bad else ", so the formulas below are the models' real counts.")
+    )
+    right = [f"{c.what} ({c.original})" for c in claims if claim_verdict(c) == "correct"]
+    wrong = [c for c in claims if claim_verdict(c) == "wrong"]
+    untold = [c for c in claims if claim_verdict(c) == "incomplete"]
+    if right:
+        lines.append(f"- **The original's counts that are right**: {'; '.join(right)}.")
+    if wrong:
+        fixes = "; ".join(f"{c.what}: {c.original} -> {c.correct} ({c.why})" for c in wrong)
+        lines.append(f"- **Its errors, with the correct values**: {fixes}.")
+    if macs:
+        ratios = {s: row["dense4"] / row["resnet34"] for s, row in macs.items()}
+        lo, hi = min(ratios.values()), max(ratios.values())
+        sizes = ", ".join(f"{s} px" for s in ratios)
+        d4, r34 = dense4_params(), resnet34_params(num_classes=50, head="original")
+        lines.append(
+            f"- **Fewer parameters, more compute**: Dense4 has {d4 / r34:.3f}x ResNet34's parameters but "
+            f"{lo:.2f}x to {hi:.2f}x its multiply-adds per image ({sizes}): a parameter count does not measure cost"
+            + (" (the original printed both multiply-add counts but did not discuss them)." if untold else ".")
+        )
+    if crossovers:
+        parts = [f"{name.removeprefix('FlexConv ')}: from C = {c:,}" for name, c in crossovers.items()]
+        lines.append(
+            f"- **Where FlexConv saves parameters** ({out_channels} output channels; Conv2d(C, {out_channels}, 3) "
+            "has more parameters than FlexConv from): "
+            + "; ".join(parts)
+            + ". In original mode the input channels must outnumber the map's pixels, so the saving is real only "
+            "deep in a network, where maps are small and channels many, as the original argues."
+        )
+    return "\n".join(lines)
+
+
+def limitations_markdown() -> str:
+    """Notebook 03's Limitations: what closed-form counting cannot tell."""
+    o = ORIGINAL_DENSE
+    return "\n".join(
+        [
+            "- **Speed**: parameters and multiply-adds are not time. Memory traffic, layer shapes, the kernels a "
+            "library picks and the device decide how fast a model runs; notebook 02 measures images/s and latency "
+            "on the machine that ran it.",
+            "- **Accuracy**: a count says nothing about how well a model learns or generalises; only training "
+            "and testing it does (notebooks 01 and 02).",
+            f"- **Setting**: the counts are at the original's setting ({o.num_classes} classes, {o.image_size} px); "
+            "the heads grow with the class count and the multiply-adds with the image area, so a run at another "
+            "setting has other numbers (notebook 02 prints its own).",
+            "- **What is counted**: multiply-adds of one forward pass per image (torchinfo's modules, plus "
+            "FlexConv's functional grouped convolution added by a hook); the backward pass, the optimizer and data "
+            "loading are not counted.",
+        ]
+    )

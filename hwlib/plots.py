@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
 
 def set_theme() -> None:
@@ -42,10 +43,31 @@ def plot_histories(histories: dict[str, list[dict]], *, title: str = "") -> plt.
     return fig
 
 
+NAMES_MAX_CLASSES = 20  # confusion matrices name every class up to this many; beyond, names on rows only
+
+
+def _short(name: str, width: int = 22) -> str:
+    """A class name cut to `width` characters (with an ellipsis) for tick labels."""
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
 def plot_confusion(cm: np.ndarray, *, title: str, labels: list[str] | None = None, ax=None) -> plt.Axes:
-    """Row-normalised confusion matrix (rows: true class)."""
+    """Row-normalised confusion matrix (rows: true class).
+
+    With `labels` (class names): up to NAMES_MAX_CLASSES classes both axes are named (columns
+    rotated); with more, rows carry "index name" in a small font and columns the index only (the
+    x label says so), so 50 classes stay readable.
+    """
+    k = cm.shape[0]
     norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
     ax = ax or plt.subplots(figsize=(5, 4.2))[1]
+    many = labels is not None and k > NAMES_MAX_CLASSES
+    if labels is None:
+        xt, yt = "auto", "auto"
+    elif many:
+        xt, yt = [str(i) for i in range(k)], [f"{i} {_short(n)}" for i, n in enumerate(labels)]
+    else:
+        xt = yt = [_short(n) for n in labels]
     sns.heatmap(
         norm,
         vmin=0,
@@ -53,14 +75,122 @@ def plot_confusion(cm: np.ndarray, *, title: str, labels: list[str] | None = Non
         cmap="viridis",
         square=True,
         ax=ax,
-        cbar_kws={"label": "fraction of true class"},
-        xticklabels=labels if labels else "auto",
-        yticklabels=labels if labels else "auto",
+        cbar_kws={"label": "fraction of true class", "shrink": 0.8},
+        xticklabels=xt,
+        yticklabels=yt,
     )
-    ax.set_xlabel("predicted")
+    if labels is not None:
+        size = 9 if k <= 10 else 8 if k <= NAMES_MAX_CLASSES else 6
+        ax.tick_params(axis="both", labelsize=size, length=0)
+        plt.setp(ax.get_xticklabels(), rotation=90 if many else 45, ha="center" if many else "right")
+        plt.setp(ax.get_yticklabels(), rotation=0)
+    ax.set_xlabel("predicted (class index, as the rows)" if many else "predicted")
     ax.set_ylabel("true")
-    ax.set_title(title)
+    ax.set_title(title, fontsize=10)
     return ax
+
+
+# -- class-level figures: confusion grids, sample images, per-class accuracy, misclassified examples --
+def plot_confusion_grid(
+    panels: dict[str, np.ndarray], *, class_names: list[str] | None = None, ncols: int = 2
+) -> plt.Figure:
+    """One :func:`plot_confusion` per (title, matrix), `ncols` per row, sized for the class count."""
+    k = next(iter(panels.values())).shape[0]
+    nrows = -(-len(panels) // ncols)
+    side = 5.2 if k <= 10 else 6.5 if k <= NAMES_MAX_CLASSES else 9.0
+    extra = 1.6 if class_names is not None else 0.0  # room for names on the axes
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(ncols * (side + extra), nrows * (side - 0.4 + extra)), squeeze=False
+    )
+    for ax, (title, cm) in zip(axes.flat, panels.items()):
+        plot_confusion(cm, title=title, labels=class_names, ax=ax)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _hwc(image) -> np.ndarray:
+    """A (3, H, W) uint8 tensor or array as (H, W, 3) for imshow."""
+    return np.asarray(image).transpose(1, 2, 0)
+
+
+def _wrap(name: str, width: int = 16) -> str:
+    """A class name on at most two lines of about `width` characters."""
+    import textwrap
+
+    lines = textwrap.wrap(name, width) or [""]
+    return "\n".join(lines[:2]) + ("…" if len(lines) > 2 else "")
+
+
+def plot_class_samples(
+    images, labels, class_names: list[str], *, per_class: int = 1, ncols: int = 10, title: str = ""
+) -> plt.Figure:
+    """The first `per_class` images of every class (in split order), each titled with its class
+    name; images are shown at their stored resolution (nearest-neighbour), so 32 px looks like 32 px."""
+    labels = np.asarray(labels)
+    chosen = [int(i) for c in range(len(class_names)) for i in np.flatnonzero(labels == c)[:per_class]]
+    ncols = min(ncols, len(chosen))
+    nrows = -(-len(chosen) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.45 * ncols, 1.75 * nrows + 0.5), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, chosen):
+        ax.imshow(_hwc(images[i]), interpolation="nearest")
+        ax.set_title(_wrap(class_names[int(labels[i])]), fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_per_class_accuracy(
+    accuracy: np.ndarray, class_names: list[str], *, title: str, chance: float | None = None
+) -> plt.Figure:
+    """Test accuracy of each class (horizontal bars, best at the top, value at each bar's end),
+    with the chance level as a dashed line."""
+    acc = np.asarray(accuracy, dtype=float)
+    order = np.argsort(-np.nan_to_num(acc, nan=-1), kind="stable")
+    k = len(acc)
+    fig, ax = plt.subplots(figsize=(7.5, 0.26 * k + 1.4))
+    y = np.arange(k)
+    ax.barh(y, acc[order], color=sns.color_palette()[0], alpha=0.85)
+    small = 8 if k <= 20 else 6
+    for yi, a in zip(y, acc[order]):
+        if not np.isnan(a):
+            ax.text(a + 0.01, yi, f"{a:.2f}", va="center", fontsize=small)
+    ax.set_yticks(y, [_short(class_names[i], 28) for i in order], fontsize=small + 1)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.08)
+    ax.set_ylim(k - 0.5, -0.5)
+    if chance is not None:
+        ax.axvline(chance, ls="--", color="black", lw=1, label=f"chance (1/{k} = {chance:.2f})")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel("test accuracy of the class (recall)")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_misclassified(
+    images, examples: list[tuple[int, int, int]], class_names: list[str], *, title: str, ncols: int = 4
+) -> plt.Figure:
+    """Misclassified test images, each titled with its true and predicted class names;
+    `examples` are (index into images, true label, predicted label)."""
+    n = max(1, len(examples))
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.5 * ncols, 2.75 * nrows + 0.5), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (i, t, p) in zip(axes.flat, examples):
+        ax.imshow(_hwc(images[i]), interpolation="nearest")
+        ax.set_title(f"true: {_short(class_names[t], 28)}\npred: {_short(class_names[p], 28)}", fontsize=8)
+    if not examples:
+        axes[0, 0].text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def plot_combo_heatmap(acc: dict[str, dict[str, float]], *, title: str) -> plt.Figure:
@@ -75,39 +205,53 @@ def plot_combo_heatmap(acc: dict[str, dict[str, float]], *, title: str) -> plt.F
 
 
 def plot_flexconv_flow(trace: dict, *, channel_names: str = "RGB", outputs: int = 3) -> plt.Figure:
-    """FlexConv2d's data flow on one real image: each input channel -> its feature map -> (pooled
-    grid) -> its generated 3x3 kernels; all channels' kernels -> the output maps."""
+    """FlexConv2d's data flow on one real image: each input channel (a row) -> its feature map ->
+    (pooled grid) -> its generated 3x3 kernels; then, in a separate column, the output maps, each made
+    from all channels at once. The title says how alike the channels' kernels are (cosine similarity)."""
     x, feats, pooled, kern, out = (
         None if trace[k] is None else trace[k].detach().float().cpu()
         for k in ("input", "features", "pooled", "kernels", "output")
     )
     c = x.shape[0]
-    cols = 3 + (pooled is not None) + 1
-    fig, axes = plt.subplots(c, cols, figsize=(2.1 * cols, 2.1 * c + 0.4), squeeze=False)
+    per_channel = 3 + (pooled is not None)
+    fig = plt.figure(figsize=(2.1 * (per_channel + 1) + 0.3, 2.1 * max(c, outputs) + 0.6))
+    grid = fig.add_gridspec(1, 2, width_ratios=[per_channel, 1.15], wspace=0.12)
+    left = grid[0].subgridspec(c, per_channel)
+    right = grid[1].subgridspec(outputs, 1)
     titles = (
         ["input channel", "extract_conv + ReLU"]
         + (["pooled grid"] if pooled is not None else [])
-        + [f"kernels for outputs 0-{outputs - 1}", "output map"]
+        + [f"its kernels, outputs 0-{outputs - 1}"]
     )
     for i in range(c):
         row = [x[i], feats[i].mean(0)] + ([pooled[i].mean(0)] if pooled is not None else [])
         row.append(_kernel_strip(kern[:outputs, i]))
-        row.append(out[i % out.shape[0]])
         for j, img in enumerate(row):
-            ax = axes[i, j]
-            ax.imshow(np.asarray(img), cmap="magma" if j == len(row) - 2 else "gray")
+            ax = fig.add_subplot(left[i, j])
+            ax.imshow(np.asarray(img), cmap="magma" if j == len(row) - 1 else "gray")
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
                 ax.set_title(titles[j], fontsize=9)
-        axes[i, 0].set_ylabel(channel_names[i] if i < len(channel_names) else f"ch {i}")
-        if i > 0:
-            axes[i, -1].set_title(f"output {i % out.shape[0]}", fontsize=8)
-    axes[0, -1].set_title(f"{titles[-1]} (output 0)", fontsize=9)
+            if j == 0:
+                ax.set_ylabel(channel_names[i] if i < len(channel_names) else f"ch {i}")
+    for o in range(outputs):
+        ax = fig.add_subplot(right[o, 0])
+        ax.imshow(np.asarray(out[o]), cmap="gray")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"output map {o}" + (" (all channels)" if o == 0 else ""), fontsize=9)
+    v = kern.permute(1, 0, 2, 3).reshape(c, -1)  # (C, out*k*k): each channel's kernels
+    v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    cos = float((v @ v.T)[~np.eye(c, dtype=bool)].mean()) if c > 1 else 1.0
+    names = ", ".join(channel_names[i] if i < len(channel_names) else f"ch {i}" for i in range(c))
+    alike = "nearly the same" if cos > 0.95 else "different"
     fig.suptitle(
-        "FlexConv2d: every channel makes its own kernels; one grouped conv applies them per sample", fontsize=10
+        f"FlexConv2d on one image: the kernels generated for {names} are {alike} "
+        f"(mean cosine similarity {cos:.2f});\n"
+        "one grouped convolution applies them, summing over channels into each output map",
+        fontsize=10,
     )
-    fig.tight_layout()
     return fig
 
 
@@ -124,25 +268,65 @@ def _kernel_strip(k) -> np.ndarray:
 def plot_params_vs_channels(
     curves: dict[str, np.ndarray], channels: np.ndarray, crossovers: dict[str, int], *, conv_label: str
 ) -> plt.Figure:
-    """Parameters of one layer vs its input channels (log-log), crossover points marked."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for name, ys in curves.items():
-        ax.plot(channels, ys, label=name, lw=2 if name == conv_label else 1.5, ls="-" if name == conv_label else "--")
+    """Parameters of one layer vs its input channels (log-log), crossover points marked.
+
+    FlexConv layers whose counts lie within 10% of each other (e.g. original mode at 16x16 and
+    pooled) would draw as one line: the first is drawn wide and pale, the next dotted on top of it,
+    the legend gives each exact count, and their crossovers share one label.
+    """
+    fig, ax = plt.subplots(figsize=(10, 5))
+    palette = sns.color_palette()
     conv = curves[conv_label]
-    for i, (_name, c) in enumerate(sorted(crossovers.items(), key=lambda kv: kv[1])):
-        if channels[0] <= c <= channels[-1]:
-            y = conv[np.searchsorted(channels, c)]
-            ax.plot([c], [y], "o", color="black", ms=5)
-            # alternate label sides so neighbouring crossovers (257 and 258) stay readable
-            ax.annotate(
-                f"C={c}", (c, y), textcoords="offset points", xytext=(6, -13) if i % 2 == 0 else (-42, 6), fontsize=8
+    ax.plot(channels, conv, lw=2.4, color=palette[0], label=conv_label, zorder=3)
+    flex = {name: float(ys[0]) for name, ys in curves.items() if name != conv_label}
+    groups: list[list[str]] = []
+    for name in sorted(flex, key=flex.get):
+        if groups and flex[name] / flex[groups[-1][0]] < 1.1:
+            groups[-1].append(name)
+        else:
+            groups.append([name])
+    distinct = ("#E69F00", "#009E73", "#D55E00", "#6A3D9A", "#444444", "#56B4E9", "#CC79A7")  # far from conv's blue
+    colour = {name: distinct[i % len(distinct)] for i, name in enumerate(sorted(flex, key=flex.get))}
+    for group in groups:
+        for j, name in enumerate(group):
+            wide = j == 0 and len(group) > 1
+            ax.plot(
+                channels,
+                curves[name],
+                ls="-" if wide else ("--" if j == 0 else ":"),
+                lw=6 if wide else 2,
+                alpha=0.45 if wide else 1.0,
+                color=colour[name],
+                label=f"{name}: {flex[name]:,.0f} params",
+                zorder=2,
             )
+        marked = [(name, crossovers[name]) for name in group if name in crossovers]
+        marked = [(name, c) for name, c in marked if channels[0] <= c <= channels[-1]]
+        if not marked:
+            continue
+        for _name, c in marked:
+            ax.plot([c], [conv[np.searchsorted(channels, c)]], "o", color="black", ms=5, zorder=4)
+        c0 = marked[0][1]
+        if len(marked) == 1:
+            text = f"C = {c0:,}"
+        else:
+            text = "\n".join(f"C = {c:,}: {name.removeprefix('FlexConv ')}" for name, c in marked)
+        ax.annotate(
+            text,
+            (c0, conv[np.searchsorted(channels, c0)]),
+            textcoords="offset points",
+            xytext=(8, -6),
+            va="top",
+            fontsize=8,
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85},
+            zorder=5,
+        )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("input channels C")
     ax.set_ylabel("parameters of the layer")
-    ax.set_title("Where FlexConv saves parameters: right of each marked crossover")
-    ax.legend(fontsize=8)
+    ax.set_title("Where FlexConv saves parameters: right of each marked crossover", fontsize=11)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     return fig
 
@@ -162,8 +346,12 @@ def plot_history_bands(runs: dict[str, dict[str, list[list[dict]]]], *, title: s
             ax.plot(epochs, train.mean(0), "--", color=c, label=f"{model} train")
         ax.set_title(f"recipe: {recipe}")
         ax.set_xlabel("epoch")
+        if len(epochs) <= 12:  # epochs are whole numbers: label each one
+            ax.set_xticks(epochs)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0, 0].set_ylabel("accuracy")
-    axes[0, -1].legend(fontsize=8)
+    axes[0, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # off the curves
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -190,14 +378,40 @@ def plot_accuracy_bars(acc: dict[str, dict[str, list[float]]], *, title: str) ->
 
 
 def plot_accuracy_vs_cost(points: dict[str, tuple[float, float]], *, xlabel: str, title: str) -> plt.Figure:
-    """One labelled point per model: (cost, accuracy), log x."""
-    fig, ax = plt.subplots(figsize=(7, 4.3))
-    for name, (x, y) in points.items():
-        ax.scatter(x, y, s=40)
-        ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 3), fontsize=8)
-    ax.set_xscale("log")
+    """One point per model or variant: (cost, accuracy), each with its own colour and marker named
+    in a legend beside the axes (no text on the points, so close points cannot overlap labels);
+    later points are drawn smaller and on top, so coinciding points stay visible as rings; log x
+    with engineering tick labels (1M, 2M, 5M) when the costs span more than 3x."""
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
+
+    fig, ax = plt.subplots(figsize=(8.5, 4.3))
+    markers = ("o", "s", "^", "D", "v", "P", "X", "*")
+    palette = sns.color_palette()
+    for i, (name, (x, y)) in enumerate(points.items()):
+        ax.scatter(
+            x,
+            y,
+            s=max(30.0, 170 * 0.62**i),
+            marker=markers[i % len(markers)],
+            color=palette[i % 10],
+            edgecolor="black",
+            lw=0.5,
+            label=name,
+            zorder=3 + i,
+        )
+    xs = [x for x, _ in points.values()]
+    if max(xs) / max(min(xs), 1e-12) > 3:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlim(min(xs) / 1.4, max(xs) * 1.4)
+    else:
+        span = max(xs) - min(xs) or max(xs) * 0.1
+        ax.set_xlim(min(xs) - 0.15 * span, max(xs) + 0.15 * span)
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("test accuracy")
-    ax.set_title(title)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     return fig

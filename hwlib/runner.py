@@ -5,6 +5,12 @@ results/ beside them; the committed notebooks, figures/ and results/ are not tou
 --publish, the committed notebooks are replaced by their executed versions (outputs and execution
 counts kept, volatile metadata and the injected-parameters cell removed) and figures/ and
 results/ are rewritten.
+
+Re-running the same command resumes: every training run whose folder under
+runs/<data>-<profile>/checkpoints/ holds a finished run with the same key (profile, data, config,
+hwlib's source; see :mod:`hwlib.run_cache`) is loaded instead of trained ("<name>: loaded
+(finished)"), an interrupted one continues from its last epoch ("<name>: resumed from epoch E").
+--fresh (`make report FRESH=1`) trains every run from scratch.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from .data.lists import DatasetError, open_dataset
 from .data.prepare import resolve_data
 from .paths import REPO_ROOT, RUNS_DIR, display_path
 from .publish import update_readme
+from .run_cache import FRESH_ENV
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 SUMMARY_NOTEBOOKS = ("01_flexconv.ipynb", "02_dense4_vs_resnet34.ipynb")  # open with a Summary of their study
@@ -121,9 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--publish", action="store_true", help="rewrite the committed notebooks, figures/ and results/")
     ap.add_argument("--only", nargs="*", default=None, help="notebook prefixes to run, e.g. 01 03")
+    ap.add_argument(
+        "--fresh", action="store_true", help="train every run from scratch (default: load finished runs, resume others)"
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     os.environ["HWLIB_PROGRESS"] = "line"  # the kernels inherit it: one line per epoch, no widget bars
+    os.environ[FRESH_ENV] = "1" if args.fresh else "0"  # and this: resume (default) or start clean
     if os.environ.get("HWLIB_PROFILE") and os.environ["HWLIB_PROFILE"] != args.profile:
         print(f"note: HWLIB_PROFILE={os.environ['HWLIB_PROFILE']} is set and overrides --profile {args.profile}")
     try:
@@ -140,9 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     # What the injected-parameters cell records: the profile that runs and repository-relative paths
     params = {"PROFILE": profile, "DATA": data_param, "SEED": args.seed, "OUTPUT_DIR": display_path(base)}
     chosen = [n for n in NOTEBOOKS if not args.only or any(n.startswith(p) for p in args.only)]
+    runs = "--fresh: every run from scratch" if args.fresh else "finished runs loaded, interrupted ones resumed"
     print(
         f"report: {len(chosen)} notebooks, profile {profile}, data {spec.name} ({display_path(path)}), "
-        f"seed {args.seed}, outputs in {base}"
+        f"seed {args.seed}, outputs in {base}; {runs}"
     )
     problems: list[str] = []
     for name in chosen:

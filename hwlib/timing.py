@@ -1,4 +1,6 @@
-"""Wall-clock measurement done right: warm-up, several repeats, median, the device synchronised."""
+"""Wall-clock measurement done right: warm-up, several repeats, median, the device synchronised.
+
+(Inference latency per image, measured once per architecture, is hwlib.studies.latency's.)"""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import time
 from collections.abc import Callable
 
 import torch
-from torch import nn
 
 from .device import synchronize
 
@@ -26,20 +27,3 @@ def median_seconds(
         synchronize(device)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
-
-
-@torch.inference_mode()
-def inference_latency(
-    model: nn.Module,
-    input_shape: tuple[int, int, int],
-    *,
-    batch: int,
-    device: torch.device,
-    channels=None,
-    repeats: int = 5,
-) -> float:
-    """Median seconds per image of model.eval() on a random (batch, C, H, W) input."""
-    model = model.to(device).eval()
-    x = torch.rand(batch, *input_shape, device=device)
-    args = (x,) if channels is None else (x, torch.as_tensor(channels, device=device))
-    return median_seconds(lambda: model(*args), repeats=repeats, device=device) / batch

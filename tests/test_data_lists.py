@@ -114,3 +114,112 @@ def test_generated_dataset_is_deterministic_and_valid(tmp_path):
     assert checked.spec.num_classes == 10 and checked.decoded == 40
     img = np.asarray(Image.open(a / checked.spec.splits["train"][0].path))
     assert img.shape == (32, 32, 3)
+
+
+# -- class names -------------------------------------------------------------------------------
+def test_classes_txt_names_the_labels_crlf_and_bom(tmp_path):
+    root = make_list_dataset(tmp_path / "ds")
+    (root / "classes.txt").write_bytes("\ufeffc0 red fox\r\nc1 tabby\r\n\r\nc2 ice bear\r\n".encode())
+    spec = open_dataset(root)
+    assert spec.class_names == ["red fox", "tabby", "ice bear"] and spec.class_names_from == "classes.txt"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("c0 a\nc1\nc2 c\n", r"classes.txt:2: expected '<id> <name>', got 'c1' \(no name\)"),
+        ("c0 a\nc0 b\nc2 c\n", r"classes.txt:2: class id 'c0' is already on line 1"),
+        ("c0 a\nc1 b\n", r"classes.txt: lists 2 classes but the dataset has 3"),
+    ],
+)
+def test_bad_classes_txt_is_one_line_naming_file_and_line(tmp_path, text, message):
+    root = make_list_dataset(tmp_path / "ds")
+    (root / "classes.txt").write_text(text)
+    with pytest.raises(DatasetError, match=message) as exc:
+        open_dataset(root)
+    assert "\n" not in str(exc.value) and str(root / "classes.txt") in str(exc.value)
+
+
+def test_list_layout_without_names_falls_back_to_indices(tmp_path):
+    spec = open_dataset(make_list_dataset(tmp_path / "ds"))
+    assert spec.class_names == ["class 0", "class 1", "class 2"]
+    assert spec.class_names_from.startswith("none given")
+
+
+def _wnid_lists(root, wnids):
+    root.mkdir(parents=True)
+    for split in ("train", "val", "test"):
+        (root / f"{split}.txt").write_text("".join(f"images/{w}/{w}_{split}.JPEG {i}\r\n" for i, w in enumerate(wnids)))
+    return root
+
+
+def test_course_wnids_get_torchvision_imagenet_names(tmp_path):
+    from hwlib.data.classes import COURSE_WNIDS
+
+    spec = open_dataset(_wnid_lists(tmp_path / "ncku", COURSE_WNIDS))
+    assert spec.num_classes == 50 and spec.class_names_from.startswith("the course's wnids")
+    assert spec.class_names[0] == "Newfoundland" and spec.class_names[49] == "dung beetle"
+    assert spec.class_names[25] == "tabby" and len(set(spec.class_names)) == 50
+    # the same folders in another label order are not the course's label space: no names guessed
+    shuffled = open_dataset(_wnid_lists(tmp_path / "other", COURSE_WNIDS[1:] + COURSE_WNIDS[:1]))
+    assert shuffled.class_names[0] == "class 0"
+
+
+def test_imagefolder_names_and_a_classes_txt_that_must_match_its_folders(tmp_path):
+    for split in ("train", "val"):
+        for cls in ("cat", "dog"):
+            write_image(tmp_path / "if" / split / cls / "0.png", seed=1, fmt="PNG")
+    (tmp_path / "if" / "classes.txt").write_text("cat house cat\ndog good dog\n")
+    spec = open_dataset(tmp_path / "if")
+    assert spec.class_names == ["house cat", "good dog"]
+    (tmp_path / "if" / "classes.txt").write_text("dog good dog\ncat house cat\n")
+    with pytest.raises(DatasetError, match="ids are not the class folders"):
+        open_dataset(tmp_path / "if")
+
+
+def test_generated_dataset_writes_classes_txt_without_touching_images(tmp_path):
+    from hwlib.data.cache import cache_key
+    from hwlib.data.synthetic import classes_text
+
+    spec = SyntheticSpec(num_classes=4, train_per_class=1, val_per_class=1, test_per_class=1, size=16)
+    root = generate(tmp_path / "g", spec)
+    opened = open_dataset(root)
+    assert opened.class_names == ["red circle", "green circle", "blue circle", "red square"]
+    assert (root / "classes.txt").read_text() == classes_text(4)
+    # a dataset generated before classes.txt existed gets it on the next call; images and cache keys unchanged
+    before = {p: p.read_bytes() for p in root.rglob("*.jpg")}
+    key = cache_key(opened, "train", opened.splits["train"], 16)
+    (root / "classes.txt").unlink()
+    generate(root, spec)
+    assert (root / "classes.txt").exists() and {p: p.read_bytes() for p in root.rglob("*.jpg")} == before
+    assert cache_key(open_dataset(root), "train", opened.splits["train"], 16) == key
+
+
+def test_loaded_data_facts(tmp_path, monkeypatch):
+    from hwlib.data import load_dataset
+    from hwlib.data.prepare import photo_size_text
+
+    monkeypatch.setenv("HWLIB_CACHE", str(tmp_path / "cache"))
+    root = make_list_dataset(tmp_path / "ds")
+    (root / "classes.txt").write_text("c0 a\nc1 b\nc2 c\n")
+    facts = load_dataset(root, size=16, train_per_class=2).facts()
+    assert facts.class_names == ["a", "b", "c"] and facts.num_classes == 3
+    assert facts.used == {"train": 6, "val": 6, "test": 6} and facts.available == {"train": 12, "val": 6, "test": 6}
+    assert facts.image_size == 16 and facts.photo_size == "40x30 px"  # conftest writes 40x30 images
+    assert photo_size_text([(10, 10), (30, 20), (20, 20)]) == "from 10x10 to 30x20 px (median 20x20)"
+
+
+def test_shared_data_class_names(shared_data, tmp_path):
+    from hwlib.data.classes import COURSE_WNIDS
+
+    imagenette = open_dataset(shared_data / "imagenette10")
+    assert imagenette.class_names[0] == "tench" and imagenette.class_names[9] == "parachute"
+    ncku = open_dataset(shared_data / "ncku50")
+    listed = [line.split(None, 1) for line in (shared_data / "ncku50" / "classes.txt").read_text().splitlines()]
+    assert tuple(w for w, _ in listed) == COURSE_WNIDS
+    assert ncku.class_names == [n for _, n in listed]
+    # without its classes.txt, the course's lists still get the same names (from torchvision's categories)
+    for name in ("train.txt", "val.txt", "test.txt"):
+        (tmp_path / name).write_bytes((shared_data / "ncku50" / name).read_bytes())
+    bare = open_dataset(tmp_path)
+    assert bare.class_names == ncku.class_names and bare.class_names_from != "classes.txt"

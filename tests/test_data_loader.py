@@ -1,10 +1,12 @@
-"""hwlib.data.loader: channel subsets, zero-fill, flips and crops, deterministic order."""
+"""hwlib.data.loader: channel subsets, zero-fill, flips and crops, deterministic order, resident vs streaming."""
 
+import numpy as np
 import pytest
 import torch
 
-from hwlib.data import COMBOS, BatchLoader, channel_indices, sample_combo, select_channels
-from hwlib.data.loader import flip_crop
+from hwlib.data import COMBOS, BatchLoader, SplitTensors, channel_indices, sample_combo, select_channels
+from hwlib.data.loader import flip_crop, resident_split
+from hwlib.train import to_device
 
 
 # -- channels and loaders ------------------------------------------------------------------------
@@ -60,3 +62,88 @@ def test_loader_with_channels_yields_identities(make_split):
     assert x.shape == (4, 2, 4, 4) and ids.tolist() == [0, 2]
     with pytest.raises(ValueError):
         BatchLoader(data, batch_size=4, with_channels=True, zero_fill=True)
+
+
+# -- where batches are made: resident split vs streaming, same pixels ------------------------------
+def reference_batches(loader: BatchLoader) -> list:
+    """The loader's batches as it made them before it learnt devices (its former __iter__, verbatim)."""
+    n = len(loader.data)
+    g = torch.Generator().manual_seed(loader.seed * 100_003 + loader.epoch)
+    order = torch.randperm(n, generator=g) if loader.shuffle else torch.arange(n)
+    out = []
+    for b in range(len(loader)):
+        idx = order[b * loader.batch_size : (b + 1) * loader.batch_size]
+        if loader.shuffle:
+            idx, _ = idx.sort()
+        x = loader.data.images[idx]
+        y = loader.data.labels[idx]
+        flip = torch.rand(len(idx), generator=g) < 0.5 if loader.flip else None
+        offsets = torch.randint(0, 2 * loader.crop_pad + 1, (len(idx), 2), generator=g) if loader.crop_pad else None
+        if flip is not None or offsets is not None:
+            x = flip_crop(x, flip=flip, offsets=offsets, pad=loader.crop_pad)
+        x = x.float().div_(255.0)
+        combo = sample_combo(g) if loader.combo == "random" else loader.combo
+        x = select_channels(x, combo, zero_fill=loader.zero_fill)
+        out.append(((x, torch.tensor(channel_indices(combo))) if loader.with_channels else x, y))
+    return out
+
+
+def assert_same_batches(a: list, b: list) -> None:
+    assert len(a) == len(b)
+    for (xa, ya), (xb, yb) in zip(a, b):
+        assert torch.equal(ya, yb)
+        if isinstance(xa, tuple):
+            assert torch.equal(xa[0], xb[0]) and torch.equal(xa[1], xb[1])
+        else:
+            assert xa.dtype == xb.dtype == torch.float32 and torch.equal(xa, xb)
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        {"shuffle": True, "flip": True, "crop_pad": 3},
+        {"shuffle": True, "combo": "random", "with_channels": True},
+        {"combo": "GB", "zero_fill": True, "flip": True, "drop_last": True},
+        {},
+    ],
+)
+def test_resident_and_streaming_paths_give_the_pixels_of_the_former_loader(make_split, view):
+    data = make_split(21, classes=3, size=10)
+    cpu = torch.device("cpu")
+    for epoch in (0, 3):
+        loaders = [BatchLoader(data, batch_size=4, seed=5, device=cpu, resident=r, **view) for r in (True, False, None)]
+        for loader in loaders:
+            loader.set_epoch(epoch)
+        ref = reference_batches(loaders[0])
+        for loader in loaders:
+            assert_same_batches(list(loader), ref)
+    assert not loaders[2].uses_resident()  # auto on the CPU: streaming, as before
+
+
+def test_resident_split_on_the_cpu_is_the_memory_map_itself(tmp_path):
+    arr = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.uint8, shape=(6, 3, 4, 4))
+    arr[:] = np.arange(arr.size, dtype=np.uint8).reshape(arr.shape)
+    arr.flush()
+    data = SplitTensors(torch.from_numpy(np.load(tmp_path / "x.npy", mmap_mode="c")), torch.arange(6))
+    images, labels = resident_split(data, torch.device("cpu"))
+    assert images.data_ptr() == data.images.data_ptr() and labels is data.labels  # no copy into RAM
+    x, y = next(iter(BatchLoader(data, batch_size=6, device="cpu", resident=True)))
+    assert torch.equal(x, data.images.float() / 255) and torch.equal(y, torch.arange(6))
+
+
+def test_for_device_hands_an_unplaced_loader_the_training_device(make_split):
+    data = make_split(8)
+    loose = BatchLoader(data, batch_size=4, shuffle=True)
+    placed = loose.for_device(torch.device("cpu"))
+    assert loose.device is None and placed.device == torch.device("cpu") and placed is not loose
+    assert placed.for_device(torch.device("meta")) is placed  # a loader given a device keeps it
+    assert_same_batches(list(placed), list(loose))
+
+
+def test_to_device_accepts_batches_already_on_the_device(make_split):
+    data = make_split(8, size=6)
+    cpu = torch.device("cpu")
+    (x, ids), y = next(iter(BatchLoader(data, batch_size=4, combo="RB", with_channels=True, device=cpu)))
+    (x2, ids2), y2 = to_device((x, ids), y, cpu)
+    assert torch.equal(x2, x) and x2.is_contiguous(memory_format=torch.channels_last)
+    assert ids2 is ids and y2 is y

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from hwlib.flexconv import FlexConv2d, original_loop_forward
+from hwlib.flexconv import FlexConv2d, kernel_diversity, original_loop_forward
 
 
 @pytest.mark.parametrize(("c", "h", "w"), [(3, 16, 16), (1, 13, 17), (5, 9, 11)])
@@ -104,3 +104,41 @@ def test_without_identity_the_layer_is_blind_to_channel_order():
     torch.testing.assert_close(blind(x), blind(perm), rtol=1e-5, atol=1e-6)
     seeing = FlexConv2d(4, mode="pooled", channel_ids=3)
     assert not torch.allclose(seeing(x, [0, 1, 2]), seeing(perm, [0, 1, 2]))
+
+
+def test_hybrid_takes_any_channels_and_unknown_ones():
+    torch.manual_seed(0)
+    layer = FlexConv2d(8, 3, mode="hybrid", channel_ids=3)
+    for c in (1, 2, 3, 6):
+        assert layer(torch.rand(2, c, 17, 23)).shape == (2, 8, 17, 23)
+    x = torch.rand(1, 2, 16, 16)
+    torch.testing.assert_close(layer(x, [3, 5]), layer(x, [4, 7]))  # every index beyond R, G, B: "unknown"
+    with pytest.raises(ValueError, match="needs channel_ids"):
+        FlexConv2d(8, 3, mode="hybrid")
+
+
+def test_hybrid_starts_as_static_per_channel_kernels_and_sees_colour():
+    torch.manual_seed(0)
+    layer = FlexConv2d(4, 3, mode="hybrid", channel_ids=3)
+    x = torch.rand(3, 3, 16, 16)
+    k = layer.generate_kernels(x, [0, 1, 2])  # (B, out, C, k, k)
+    torch.testing.assert_close(k, layer.static[:3].transpose(0, 1).expand_as(k))  # residual starts at 0
+    # on a subset: the RGB convolution of the image with the absent channel replaced by the present ones' mean
+    filled = x.clone()
+    filled[:, 1] = x[:, [0, 2]].mean(1)
+    ref = torch.nn.functional.conv2d(filled, layer.static[:3].transpose(0, 1), layer.bias, padding="same")
+    torch.testing.assert_close(layer(x[:, [0, 2]], [0, 2]), ref, rtol=1e-4, atol=1e-5)
+    swapped = layer(x[:, [1, 0, 2]], [0, 1, 2])
+    assert not torch.allclose(swapped, layer(x, [0, 1, 2]))  # unlike pooled mode, not blind to channel order
+
+
+def test_kernel_diversity_tells_static_from_generated_kernels():
+    torch.manual_seed(0)
+    x = torch.rand(8, 3, 16, 16)
+    pooled = kernel_diversity(FlexConv2d(4, 3, mode="pooled"), x)
+    hybrid = kernel_diversity(FlexConv2d(4, 3, mode="hybrid", channel_ids=3), x, [0, 1, 2])
+    assert hybrid["between_images_share"] == pytest.approx(0.0, abs=1e-12)  # static at init: no image dependence
+    assert pooled["between_images_share"] > 0.5 and pooled["cosine_across_channels"] > 0.8
+    assert abs(hybrid["cosine_across_channels"]) < 0.5
+    for d in (pooled, hybrid):
+        assert d["between_images_share"] + d["between_channels_share"] == pytest.approx(1.0)

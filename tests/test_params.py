@@ -48,3 +48,40 @@ def test_original_corrections_name_the_errors():
     assert "0.246x" in rows["Dense4 vs ResNet34 parameters"].correct
     curves, cross = params.params_vs_channels(out_channels=32, channels=np.arange(1, 100), map_sizes=(4,))
     assert cross["FlexConv original, 4x4 maps"] == 17
+
+
+def test_original_printouts_match_and_the_side_by_side_table():
+    printouts = {c.what: c for c in params.original_printouts()}
+    assert printouts["Dense4 parameters (50 classes)"].original == printouts["Dense4 parameters (50 classes)"].correct
+    assert all(c.why == "correct" for c in printouts.values()), printouts
+    assert printouts["ResNet34 multiply-adds at 128 px"].correct == "1.20 G"
+    table = params.original_vs_correct_table()
+    assert table.loc["FlexConv Linear bias", "original report"] == "32"
+    assert table.loc["FlexConv Linear bias", "correct (computed here)"] == "3*3*32 = 288"
+    assert table.loc["FlexConv Linear bias", "verdict"].startswith("wrong: ")
+    assert table.loc["Conv2d(3, 32, 3) parameters", "verdict"] == "correct"
+    assert table.loc["Dense4 vs ResNet34 multiply-adds at 128 px", "verdict"].startswith("incomplete: ")
+    assert table.loc["ResNet34 + original head parameters (50 classes)", "original report"] == "21,847,722"
+    assert len(table) == len(params.original_corrections()) + 4
+
+
+def test_findings_and_limitations_markdown():
+    checks = [params.Check("a", 1, 1), params.Check("b", 2, 3)]
+    claims = params.original_corrections()
+    macs = {64: {"dense4": 300, "resnet34": 100}, 128: {"dense4": 330, "resnet34": 100}}
+    text = params.findings_markdown(checks=checks, claims=claims, macs=macs, crossovers={"FlexConv pooled": 258})
+    assert "1 of 2 counts match; these do not: b." in text
+    assert "Conv2d(3, 32, 3) parameters (864 + 32 = 896)" in text
+    assert "FlexConv Linear bias: 32 -> 3*3*32 = 288" in text and "Dense4 about 2.5x ResNet34 -> " in text
+    assert (
+        "Dense4 has 0.246x ResNet34's parameters but 3.00x to 3.30x its multiply-adds per image (64 px, 128 px)" in text
+    )
+    assert "did not discuss them" in text and "pooled: from C = 258" in text
+    assert "multiply-adds at 128 px: printed" not in text.split("Its errors")[1]  # an omission, not an error
+    all_ok = params.findings_markdown(checks=checks[:1], claims=[], macs={}, crossovers={})
+    assert (
+        all_ok
+        == "- **Closed form vs torchinfo**: 1 of 1 counts match, so the formulas below are the models' real counts."
+    )
+    limits = params.limitations_markdown()
+    assert "**Speed**" in limits and "**Accuracy**" in limits and "(50 classes, 128 px)" in limits

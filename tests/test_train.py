@@ -1,3 +1,4 @@
+import math
 import signal
 import subprocess
 import sys
@@ -9,7 +10,15 @@ import torch
 from hwlib.data import BatchLoader, SplitTensors
 from hwlib.models import cnn3, flex_cnn
 from hwlib.seed import seed_everything
-from hwlib.train import TrainConfig, TrainingDiverged, fit, load_checkpoint, start_training, train_one_epoch
+from hwlib.train import (
+    TrainConfig,
+    TrainingDiverged,
+    compile_default,
+    fit,
+    load_checkpoint,
+    start_training,
+    train_one_epoch,
+)
 
 KEYS = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "images_per_s"}
 
@@ -53,9 +62,11 @@ def test_training_learns_a_separable_problem():
 def test_resume_gives_the_same_history_and_weights(tmp_path, make_split):
     data = make_split(24)
 
-    def run(epochs, run_dir, resume=False):
+    lines = []
+
+    def run(epochs, run_dir, resume=False, build=lambda: cnn3(num_classes=3, image_size=24)):
         seed_everything(0)
-        model = cnn3(num_classes=3, image_size=24)
+        model = build()
         h = fit(
             model,
             BatchLoader(data, batch_size=8, shuffle=True, seed=1),
@@ -64,16 +75,29 @@ def test_resume_gives_the_same_history_and_weights(tmp_path, make_split):
             run_dir=run_dir,
             resume=resume,
             restore_best=False,
-            log=lambda s: None,
+            log=lines.append,
         )
         return h, model.state_dict()
 
     full_h, full_w = run(3, tmp_path / "a")
     run(1, tmp_path / "b")  # "interrupted" after epoch 1
+    lines.clear()
     resumed_h, resumed_w = run(3, tmp_path / "b", resume=True)
+    assert lines[0] == "model: resumed from epoch 1"
     assert [r["train_loss"] for r in resumed_h] == [r["train_loss"] for r in full_h]
     for k in full_w:
         torch.testing.assert_close(resumed_w[k], full_w[k])
+
+    def with_dropout():  # draws from the global RNG every step: last.pt keeps its state
+        net = tiny_net()
+        return torch.nn.Sequential(torch.nn.Dropout(0.3), *net)
+
+    full_h, full_w = run(3, tmp_path / "c", build=with_dropout)
+    run(1, tmp_path / "d", build=with_dropout)
+    resumed_h, resumed_w = run(3, tmp_path / "d", resume=True, build=with_dropout)
+    assert [r["train_loss"] for r in resumed_h] == [r["train_loss"] for r in full_h]
+    for k in full_w:
+        assert torch.equal(resumed_w[k], full_w[k]), k
 
 
 def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path):
@@ -180,3 +204,91 @@ def test_fit_prints_one_line_per_run_and_logs_epochs_to_the_run_folder(tmp_path,
     assert out.err == ""
     log = (tmp_path / "train.log").read_text().splitlines()
     assert [line.split(":")[0] for line in log] == ["quiet epoch 1/3", "quiet epoch 2/3", "quiet epoch 3/3"]
+
+
+def tiny_net() -> torch.nn.Module:
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+
+
+def test_compile_is_off_by_default_on_the_cpu():
+    cpu = torch.device("cpu")
+    assert not compile_default(cpu) and compile_default(torch.device("cuda"))
+    assert start_training(tiny_net(), config=TrainConfig(), steps_per_epoch=1, device=cpu).compiled is None
+
+
+def test_compile_that_fails_falls_back_to_eager_with_one_line(make_split, monkeypatch):
+    data = make_split(16)
+
+    class Broken(torch.nn.Module):
+        def forward(self, x):
+            raise RuntimeError("no C++ compiler\nsecond line")
+
+    def run(compile_model):
+        seed_everything(0)
+        lines = []
+        h = fit(
+            tiny_net(),
+            BatchLoader(data, batch_size=8, shuffle=True),
+            BatchLoader(data, batch_size=16),
+            config=TrainConfig(epochs=2),
+            device=torch.device("cpu"),
+            compile_model=compile_model,
+            log=lines.append,
+        )
+        return h, lines
+
+    monkeypatch.setattr(torch, "compile", lambda model, **_: Broken())
+    h, lines = run(True)
+    eager, _ = run(False)
+    assert lines[0] == "torch.compile unavailable (RuntimeError: no C++ compiler); training eagerly"
+    assert len(lines) == 2 and lines[1].startswith("model: best epoch")
+    assert [r["train_loss"] for r in h] == [r["train_loss"] for r in eager]  # the failed step was redone eagerly
+
+    def refuse(model, **_):
+        raise RuntimeError("dynamo unsupported")
+
+    monkeypatch.setattr(torch, "compile", refuse)
+    h, lines = run(True)
+    assert lines[0] == "torch.compile unavailable (RuntimeError: dynamo unsupported); training eagerly"
+    assert [r["train_loss"] for r in h] == [r["train_loss"] for r in eager]
+
+
+def test_compile_on_the_cpu_trains_or_falls_back(make_split):
+    data = make_split(16)
+    seed_everything(0)
+    lines = []
+    h = fit(
+        tiny_net(),
+        BatchLoader(data, batch_size=8),
+        BatchLoader(data, batch_size=16),
+        config=TrainConfig(epochs=1),
+        device=torch.device("cpu"),
+        compile_model=True,
+        log=lines.append,
+    )
+    assert len(h) == 1 and set(h[0]) == KEYS and math.isfinite(h[0]["train_loss"])
+    assert lines[-1].startswith("model: best epoch")
+    assert len(lines) == 1 or lines[0].startswith("torch.compile unavailable (")
+
+
+def test_fit_makes_batches_on_the_training_device(make_split):
+    """A loader built without a device is handed fit's; one built with a device keeps it."""
+    seen = []
+
+    class Recording(BatchLoader):
+        def __iter__(self):
+            seen.append(self.device)
+            yield from super().__iter__()
+
+    data = make_split(8)
+    loose = Recording(data, batch_size=8)
+    fit(
+        tiny_net(),
+        loose,
+        Recording(data, batch_size=8, device="cpu"),
+        config=TrainConfig(epochs=1),
+        device=torch.device("cpu"),
+        log=lambda s: None,
+    )
+    assert seen == [torch.device("cpu"), torch.device("cpu")] and loose.device is None

@@ -67,8 +67,9 @@ def decode_chunk(source: Source, size: int, start: int, samples: list[Sample]) -
 _worker: dict = {}
 
 
-def _init_worker(source: Source, size: int) -> None:
-    torch.set_num_threads(1)
+def _init_worker(source: Source, size: int, *, pool: bool = True) -> None:
+    if pool:  # a pool worker: one thread each; never in the calling process, which goes on to train
+        torch.set_num_threads(1)
     _worker["source"], _worker["size"] = source, size
 
 
@@ -94,7 +95,7 @@ def map_chunks(
     jobs = [(fn, i, samples[i : i + chunk]) for i in range(0, len(samples), chunk)]
     bar = progress_bar(total=len(samples), desc=desc, unit="img")
     if workers <= 1 or len(jobs) <= 1:
-        _init_worker(source, size)
+        _init_worker(source, size, pool=False)
         results: Iterator = map(_run_chunk, jobs)
         for job, result in zip(jobs, results):
             bar.update(len(job[2]))

@@ -14,6 +14,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .classes import CLASSES_FILE, ClassesFileError, label_folders, parse_classes, resolve_class_names
+
 SPLITS = ("train", "val", "test")
 LIST_NAMES = {"train": ("train.txt",), "val": ("val.txt", "validation.txt"), "test": ("test.txt",)}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
@@ -91,7 +93,8 @@ class Source:
 
 @dataclass
 class DatasetSpec:
-    """An opened dataset: its split lists, class count and a :class:`Source` for the bytes."""
+    """An opened dataset: its split lists, class count, class names (one per label, see
+    :mod:`hwlib.data.classes`) and a :class:`Source` for the bytes."""
 
     name: str
     source: Source
@@ -99,8 +102,9 @@ class DatasetSpec:
     splits: dict[str, list[Sample]]
     list_files: dict[str, str]  # split -> list file name ("" for ImageFolder)
     num_classes: int
-    class_names: list[str]
+    class_names: list[str]  # one per label 0..num_classes-1
     warnings: list[str] = field(default_factory=list)
+    class_names_from: str = ""  # "classes.txt", "folder names", "the course's wnids (...)" or "none given ..."
 
     def counts(self) -> dict[str, int]:
         return {s: len(v) for s, v in self.splits.items()}
@@ -195,7 +199,7 @@ def open_dataset(path: str | os.PathLike, *, name: str | None = None) -> Dataset
     ds_name = name or (path.stem if path.is_file() else path.resolve().name)
     splits: dict[str, list[Sample]] = {}
     list_files: dict[str, str] = {}
-    class_names: list[str] = []
+    folders: list[str] | None = None
     if _find_list(source, "train"):
         layout = "lists"
         for split in SPLITS:
@@ -225,9 +229,36 @@ def open_dataset(path: str | os.PathLike, *, name: str | None = None) -> Dataset
                     continue
                 raise DatasetError(f"{source.describe(split)}: the {split} split is empty or missing")
             splits[split], list_files[split] = samples, ""
-        class_names = classes
+        folders = classes
     num_classes, warnings = _validate_labels(source, splits, list_files)
-    return DatasetSpec(ds_name, source, layout, splits, list_files, num_classes, class_names, warnings)
+    if layout == "lists":
+        folders = label_folders([(x.path, x.label) for samples in splits.values() for x in samples], num_classes)
+    class_names, names_from = _class_names(source, num_classes, folders, imagefolder=layout == "imagefolder")
+    return DatasetSpec(ds_name, source, layout, splits, list_files, num_classes, class_names, warnings, names_from)
+
+
+def _class_names(
+    source: Source, num_classes: int, folders: list[str] | None, *, imagefolder: bool
+) -> tuple[list[str], str]:
+    """The class names and where they came from (see :mod:`hwlib.data.classes`); a bad classes.txt
+    is a one-line DatasetError naming the file and line."""
+    parsed, where = None, source.describe(CLASSES_FILE)
+    try:
+        if source.exists(CLASSES_FILE):
+            try:
+                text = source.read_bytes(CLASSES_FILE).decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DatasetError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+            parsed = parse_classes(text, where)
+        return resolve_class_names(
+            num_classes=num_classes,
+            classes_file=parsed,
+            classes_file_name=where,
+            folder_names=folders,
+            imagefolder=imagefolder,
+        )
+    except ClassesFileError as e:
+        raise DatasetError(str(e)) from None
 
 
 def _validate_labels(

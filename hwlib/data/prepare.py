@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import io
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from PIL import Image
 
 from ..paths import DATA_DIR, display_path, resolve_repo_path
 from .cache import load_split
@@ -34,6 +37,51 @@ def per_class_subset(samples: list[Sample], limit: int | None) -> list[Sample]:
     return out
 
 
+@dataclass(frozen=True)
+class DataFacts:
+    """What a report says about the data a run used (see :meth:`LoadedData.facts`)."""
+
+    name: str
+    layout: str
+    num_classes: int
+    class_names: list[str]
+    class_names_from: str
+    used: dict[str, int]  # split -> images used by this run
+    available: dict[str, int]  # split -> images in the dataset
+    image_size: int  # px, what the models see
+    photo_size: str  # the stored images' size, e.g. "224x224 px" or "from 180x120 to 500x375 px"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def photo_size_text(sizes: list[tuple[int, int]]) -> str:
+    """'224x224 px' when all (width, height) are equal, else 'from WxH to WxH px (median WxH)' by area."""
+    if not sizes:
+        return "unknown"
+    if len(set(sizes)) == 1:
+        return f"{sizes[0][0]}x{sizes[0][1]} px"
+    by_area = sorted(sizes, key=lambda wh: (wh[0] * wh[1], wh))
+    lo, mid, hi = by_area[0], by_area[len(by_area) // 2], by_area[-1]
+    return f"from {lo[0]}x{lo[1]} to {hi[0]}x{hi[1]} px (median {mid[0]}x{mid[1]})"
+
+
+def stored_image_sizes(spec: DatasetSpec, samples: list[Sample], *, limit: int = 32) -> list[tuple[int, int]]:
+    """(width, height) of up to `limit` images spread over `samples`, read from their headers
+    (nothing decoded); unreadable files are skipped (the cache reports them)."""
+    if not samples:
+        return []
+    step = max(1, len(samples) // limit)
+    sizes = []
+    for s in samples[::step][:limit]:
+        try:
+            with Image.open(io.BytesIO(spec.source.read_bytes(s.path))) as im:
+                sizes.append(im.size)
+        except (OSError, KeyError):
+            continue
+    return sizes
+
+
 @dataclass
 class LoadedData:
     """A dataset decoded at one size, restricted per the profile."""
@@ -52,6 +100,25 @@ class LoadedData:
         return self.spec.num_classes
 
     @property
+    def class_names(self) -> list[str]:
+        """One name per label (from classes.txt, folders, the course's wnids, or 'class <i>')."""
+        return self.spec.class_names
+
+    def facts(self) -> DataFacts:
+        """Name, classes, images used vs available, model input size vs the stored images' size."""
+        return DataFacts(
+            name=self.name,
+            layout=self.spec.layout,
+            num_classes=self.num_classes,
+            class_names=list(self.class_names),
+            class_names_from=self.spec.class_names_from,
+            used={k: len(v) for k, v in self.splits.items()},
+            available=self.spec.counts(),
+            image_size=self.size,
+            photo_size=photo_size_text(stored_image_sizes(self.spec, self.spec.splits["train"])),
+        )
+
+    @property
     def eval_split(self) -> str:
         """The split final numbers are reported on: test when the dataset has one."""
         return "test" if "test" in self.splits else "val"
@@ -61,7 +128,8 @@ class LoadedData:
         full = ", ".join(f"{k} {v:,}" for k, v in self.spec.counts().items())
         return (
             f"dataset {self.name} ({self.spec.layout} layout) at {display_path(self.path)}\n"
-            f"  {self.num_classes} classes, images used: {counts} (of {full}), {self.size} px"
+            f"  {self.num_classes} classes (names: {self.spec.class_names_from}), images used: {counts} "
+            f"(of {full}), {self.size} px"
         )
 
 

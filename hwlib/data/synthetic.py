@@ -4,7 +4,8 @@ Each class is a (shape, colour, texture) triple drawn on a cluttered background 
 scale, rotation and colour jitter. Some classes differ only in colour (so dropping channels costs
 accuracy: red vs yellow differ only in G, yellow vs magenta only in G vs B), some only in shape,
 some only in texture. Output: `images/<class>/<split>_<i>.jpg` plus train.txt / val.txt /
-test.txt (`<relative path> <label>` per line). Same arguments -> same bytes.
+test.txt (`<relative path> <label>` per line) and classes.txt (`<folder> <name>` per label).
+Same arguments -> same bytes.
 """
 
 from __future__ import annotations
@@ -60,6 +61,20 @@ class SyntheticSpec:
 def class_name(label: int) -> str:
     shape, colour, texture = CLASSES[label]
     return f"{label:02d}_{colour}_{shape}_{texture}"
+
+
+TEXTURE_WORDS = {"solid": "", "stripes": "striped ", "dots": "dotted "}
+
+
+def display_name(label: int) -> str:
+    """The class as a reader names it: 'red circle', 'yellow striped square' (classes.txt's name)."""
+    shape, colour, texture = CLASSES[label]
+    return f"{colour} {TEXTURE_WORDS[texture]}{shape}"
+
+
+def classes_text(num_classes: int) -> str:
+    """classes.txt: `<folder> <name>` per label, in label order (see hwlib.data.classes)."""
+    return "".join(f"{class_name(i)} {display_name(i)}\n" for i in range(num_classes))
 
 
 def _polygon(shape: str, cx: float, cy: float, r: float, angle: float) -> list[tuple[float, float]]:
@@ -151,7 +166,10 @@ def generate(root: str | Path, spec: SyntheticSpec = SyntheticSpec()) -> Path:
         raise ValueError(f"num_classes must be in 2..{len(CLASSES)}, got {spec.num_classes}")
     root = Path(root)
     stamp = root / "spec.json"
+    classes = root / "classes.txt"
     if stamp.exists() and json.loads(stamp.read_text()) == asdict(spec):
+        if not classes.exists():  # generated before classes.txt was written: add it (images unchanged)
+            classes.write_text(classes_text(spec.num_classes))
         return root
     per_split = {"train": spec.train_per_class, "val": spec.val_per_class, "test": spec.test_per_class}
     for split_no, (split, n) in enumerate(per_split.items()):
@@ -165,5 +183,6 @@ def generate(root: str | Path, spec: SyntheticSpec = SyntheticSpec()) -> Path:
                 render(label, rng, spec.size).save(root / rel, "JPEG", quality=90)
                 lines.append(f"{rel} {label}\n")
         (root / f"{split}.txt").write_text("".join(lines))
+    classes.write_text(classes_text(spec.num_classes))
     stamp.write_text(json.dumps(asdict(spec), indent=1))
     return root

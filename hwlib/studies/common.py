@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -18,9 +19,10 @@ from ..device import pick_device
 from ..metrics import ClassificationMetrics, accuracy
 from ..params import measure
 from ..publish import write_json
+from ..run_cache import RunFolder, data_identity, fresh_requested, model_signature, run_key
 from ..seed import seed_everything
-from ..timing import inference_latency
-from ..train import TrainConfig, evaluate, fit, history_best, predict
+from ..train import TrainConfig, evaluate, fit, history_best, load_checkpoint, predict
+from .latency import latency_per_image
 
 EVAL_BATCH = 256
 LATENCY_BATCHES = (1, 64)
@@ -46,6 +48,48 @@ class RunResult:
         }
 
 
+def _run_record(run: RunResult) -> dict:
+    """A tested run as plain JSON (`finished.json`); floats round-trip exactly."""
+    return {
+        "name": run.name,
+        "history": run.history,
+        "best_epoch": run.best_epoch,
+        "split": run.split,
+        "seconds": run.seconds,
+        "test": {**run.test.as_dict(), "confusion": run.test.confusion.tolist()},
+    }
+
+
+def _run_from_record(rec: dict) -> RunResult:
+    """The RunResult a `finished.json` was written from, number for number."""
+    t = rec["test"]
+    test = ClassificationMetrics(
+        t["accuracy"],
+        t["macro_precision"],
+        t["macro_recall"],
+        t["macro_f1"],
+        np.asarray(t["confusion"], dtype=np.int64),
+    )
+    return RunResult(rec["name"], rec["history"], rec["best_epoch"], test, rec["split"], rec["seconds"])
+
+
+def _run_folder(
+    name: str, run_dir: Path, *, model: nn.Module, data: LoadedData, device: torch.device, settings: dict
+) -> RunFolder:
+    """`run_dir/name` with the run's key: name, settings (config, batch size, seed, view), data,
+    model shapes and device type (run_key adds torch's version and hwlib's source hash; the profile
+    is the folder's: runs/<data>-<profile>/checkpoints)."""
+    parts = {
+        "name": name,
+        **settings,
+        "eval_batch": EVAL_BATCH,
+        "data": data_identity(data),
+        "model": model_signature(model),
+        "device": device.type,
+    }
+    return RunFolder(run_dir / name, run_key(parts), parts)
+
+
 def train_and_test(
     name: str,
     build: Callable[[], nn.Module],
@@ -65,11 +109,37 @@ def train_and_test(
 
     combo="random" trains on a random channel subset per batch; validation and test then use RGB.
     with_channels passes the channel identities to the model (FlexConv with a channel table).
+
+    With a run_dir the run is resumable (see :mod:`hwlib.run_cache`): a finished run with the same
+    key is loaded (the best epoch's weights and its recorded numbers; prints "<name>: loaded
+    (finished)"), an interrupted one continues from its last.pt ("<name>: resumed from epoch E"),
+    anything else (another key, or HWLIB_FRESH=1) is cleared and trained from scratch.
     """
     seed_everything(seed)
     model = build()
+    device = pick_device()
     eval_combo = "RGB" if combo == "random" else combo
-    view = {"zero_fill": zero_fill, "with_channels": with_channels}
+    view = {"zero_fill": zero_fill, "with_channels": with_channels, "device": device}
+    folder = state = None
+    if run_dir is not None:
+        settings = {
+            "config": asdict(config),
+            "batch_size": batch_size,
+            "seed": seed,
+            "combo": combo,
+            "zero_fill": zero_fill,
+            "flip": flip,
+            "crop_pad": crop_pad,
+            "with_channels": with_channels,
+        }
+        folder = _run_folder(name, Path(run_dir), model=model, data=data, device=device, settings=settings)
+        state = folder.prepare(fresh=fresh_requested())
+    if folder is not None and state == "finished":
+        model.to(device=device, memory_format=torch.channels_last)  # where fit leaves a model
+        model.load_state_dict(load_checkpoint(folder.path / "best.pt", device)["model"])  # what fit returned
+        model.eval()  # as evaluate leaves it
+        print(f"{name}: loaded (finished)")
+        return model, _run_from_record(folder.read_finished())
     train = BatchLoader(
         data.splits["train"],
         batch_size=batch_size,
@@ -82,15 +152,26 @@ def train_and_test(
     )
     val = BatchLoader(data.splits["val"], batch_size=EVAL_BATCH, combo=eval_combo, **view)
     t0 = time.perf_counter()
-    history = fit(model, train, val, config=config, run_dir=run_dir / name if run_dir else None, name=name)
+    history = fit(
+        model,
+        train,
+        val,
+        config=config,
+        run_dir=folder.path if folder else None,
+        name=name,
+        device=device,
+        resume=state == "partial",
+    )
     test = evaluate(
         model,
         BatchLoader(data.splits[data.eval_split], batch_size=EVAL_BATCH, combo=eval_combo, **view),
         num_classes=data.num_classes,
+        device=device,
     )
-    return model, RunResult(
-        name, history, history_best(history)["epoch"], test, data.eval_split, time.perf_counter() - t0
-    )
+    run = RunResult(name, history, history_best(history)["epoch"], test, data.eval_split, time.perf_counter() - t0)
+    if folder is not None:
+        folder.write_finished(_run_record(run))
+    return model, run
 
 
 def accuracy_by_combo(
@@ -129,14 +210,16 @@ def measure_cost(
     input_shape: tuple[int, int, int],
     *,
     device: torch.device,
-    repeats: int = 5,
+    repeats: int = 0,
     batches: tuple[int, ...] = LATENCY_BATCHES,
 ) -> Cost:
     """Params and multiply-adds (torchinfo, FlexConv's grouped conv included) and the median
-    latency per image at each batch size (warm-up, `repeats` timed runs) on `device`."""
+    latency per image at each batch size on `device` (:func:`hwlib.studies.latency.latency_per_image`:
+    warm-up, at least 20 timed runs at batch 1 and 10 at larger batches or `repeats` if more, median;
+    each distinct architecture measured once, so two models of one architecture report one number)."""
     m = measure(model, input_shape)
     latency = {
-        f"batch{b}": 1e3 * inference_latency(model, input_shape, batch=b, device=device, repeats=repeats)
+        f"batch{b}": 1e3 * latency_per_image(model, input_shape, batch=b, device=device, repeats=repeats)
         for b in batches
     }
     return Cost(m.params, m.macs, latency)

@@ -1,0 +1,126 @@
+"""hwlib.plots: class names on the figures, and labels that do not overlap (checked on the drawn figure)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from hwlib import params, plots  # noqa: E402
+
+NAMES10 = ["tench", "English springer", "cassette player", "chain saw", "church", "French horn", "garbage truck",
+           "gas pump", "golf ball", "parachute"]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    plots.set_theme()
+    yield
+    plt.close("all")
+
+
+def _texts(labels) -> list[str]:
+    return [t.get_text() for t in labels]
+
+
+def _overlaps(artists, fig) -> list[tuple[str, str]]:
+    """Pairs of visible, non-empty text artists whose drawn boxes intersect."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [(a.get_text(), a.get_window_extent(renderer)) for a in artists if a.get_visible() and a.get_text()]
+    return [(a, b) for i, (a, ba) in enumerate(boxes) for b, bb in boxes[i + 1 :] if ba.overlaps(bb)]
+
+
+def _rotated_clear(labels, fig) -> bool:
+    """Rotated tick labels do not overlap when neighbouring anchors, measured across the text
+    direction, are at least one text height apart (their axis-aligned boxes always overlap)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    labels = [t for t in labels if t.get_text()]
+    xs = [t.get_window_extent(renderer).x1 for t in labels]
+    angle = np.deg2rad(labels[0].get_rotation())
+    height = labels[0].get_fontsize() * fig.dpi / 72
+    return min(np.diff(sorted(xs))) * np.sin(angle) >= height
+
+
+def test_confusion_names_every_class_up_to_20():
+    cm = np.eye(10, dtype=int) * 5 + 1
+    ax = plots.plot_confusion(cm, title="t", labels=NAMES10)
+    assert _texts(ax.get_yticklabels()) == NAMES10 and _texts(ax.get_xticklabels()) == NAMES10
+    assert ax.get_xlabel() == "predicted"
+    assert _rotated_clear(ax.get_xticklabels(), ax.figure) and not _overlaps(ax.get_yticklabels(), ax.figure)
+
+
+def test_confusion_at_50_classes_names_rows_and_numbers_columns():
+    names = [f"name {i}" for i in range(50)]
+    fig = plots.plot_confusion_grid({"a": np.eye(50, dtype=int), "b": np.eye(50, dtype=int)}, class_names=names)
+    ax = fig.axes[0]
+    assert _texts(ax.get_yticklabels())[3] == "3 name 3" and _texts(ax.get_xticklabels())[3] == "3"
+    assert "class index" in ax.get_xlabel()
+    assert not _overlaps(ax.get_yticklabels(), fig) and _rotated_clear(ax.get_xticklabels(), fig)
+
+
+def test_confusion_grid_hides_unused_panels():
+    fig = plots.plot_confusion_grid({f"m{i}": np.eye(3, dtype=int) for i in range(3)}, class_names=["a", "b", "c"])
+    heatmaps = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert [ax.get_title() for ax in heatmaps] == ["m0", "m1", "m2"]
+
+
+def test_class_samples_one_titled_image_per_class():
+    images = np.random.default_rng(0).integers(0, 255, (12, 3, 8, 8), dtype=np.uint8)
+    labels = np.array([2, 0, 1, 0, 2, 1, 0, 1, 2, 0, 1, 2])
+    fig = plots.plot_class_samples(images, labels, ["cat", "dog", "a very long class name indeed"], title="x")
+    titled = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in titled] == ["cat", "dog", "a very long\nclass name…"]
+    assert np.array_equal(titled[0].images[0].get_array(), images[1].transpose(1, 2, 0))  # first image of class 0
+
+
+def test_per_class_accuracy_sorted_with_chance_line():
+    acc = np.array([0.2, 0.9, 0.5])
+    fig = plots.plot_per_class_accuracy(acc, ["a", "b", "c"], title="t", chance=1 / 3)
+    ax = fig.axes[0]
+    assert _texts(ax.get_yticklabels()) == ["b", "c", "a"]
+    assert "chance (1/3 = 0.33)" in _texts(ax.get_legend().get_texts())
+    assert not _overlaps(ax.get_yticklabels(), fig)
+
+
+def test_misclassified_titles_name_true_and_predicted():
+    images = np.zeros((5, 3, 8, 8), dtype=np.uint8)
+    fig = plots.plot_misclassified(images, [(0, 1, 2), (4, 0, 1)], ["cat", "dog", "fox"], title="t")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["true: dog\npred: fox", "true: cat\npred: dog"]
+    assert not _overlaps([ax.title for ax in fig.axes], fig)
+
+
+def test_accuracy_vs_cost_legend_and_readable_ticks():
+    points = {"k512": (5.3e6, 0.51), "k256": (1.4e6, 0.52), "k128": (3.6e5, 0.45), "no_concat": (3.7e6, 0.50),
+              "no_transition": (6.5e6, 0.45)}  # fmt: skip
+    fig = plots.plot_accuracy_vs_cost(points, xlabel="parameters", title="t")
+    ax = fig.axes[0]
+    assert _texts(ax.get_legend().get_texts()) == list(points)
+    assert not ax.texts  # names live in the legend, not on the points
+    fig.canvas.draw()
+    ticks = [t for t in ax.get_xticklabels() if t.get_text()]
+    assert len(ticks) >= 3 and not _overlaps(ticks, fig)
+    assert {"1M", "2M", "5M"} <= set(_texts(ticks))
+
+
+def test_params_vs_channels_separates_coinciding_curves():
+    channels = np.unique(np.logspace(0, 11, 400, base=2).astype(int))
+    curves, cross = params.params_vs_channels(out_channels=32, channels=channels, map_sizes=(4, 8, 16, 32))
+    fig = plots.plot_params_vs_channels(curves, channels, cross, conv_label="Conv2d(C, 32, 3)")
+    ax = fig.axes[0]
+    legend = _texts(ax.get_legend().get_texts())
+    assert len(legend) == len(curves) and "FlexConv pooled (any size): 74,088 params" in legend
+    # 16x16 original and pooled differ by 62 parameters: one label names both crossovers
+    joint = [t.get_text() for t in ax.texts if "257" in t.get_text()]
+    assert joint == ["C = 257: original, 16x16 maps\nC = 258: pooled (any size)"]
+    assert len(ax.texts) == 4 and not _overlaps(ax.texts, fig)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    wide, dotted = (
+        lines["FlexConv original, 16x16 maps: 74,026 params"],
+        lines["FlexConv pooled (any size): 74,088 params"],
+    )
+    assert wide.get_linewidth() > dotted.get_linewidth() and dotted.get_linestyle() == ":"
