@@ -21,7 +21,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	@touch $@
 
-## make report [DATA=path/or.zip] [PROFILE=smoke|cpu|full] [SEED=0] [PUBLISH=1] [FRESH=1]
+## make report [DATA=path/or.zip] [PROFILE=smoke|cpu|cpu-real|full] [SEED=0] [PUBLISH=1] [FRESH=1]
 ## re-running resumes: finished runs are loaded, an interrupted one continues; FRESH=1 trains every run from scratch
 report: install
 	$(PY) -m hwlib.runner --profile $(PROFILE) --seed $(SEED) $(if $(DATA),--data "$(DATA)") $(if $(filter 1,$(PUBLISH)),--publish) $(if $(filter 1,$(FRESH)),--fresh)
