@@ -28,7 +28,7 @@ report: install
 
 ## lint (ruff), unit tests of hwlib (real-data tests run when ../shared/data exists) and nbval over the notebooks (smoke profile)
 test: install lint
-	HWLIB_PROFILE=smoke HWLIB_DATA= HWLIB_FRESH=1 HWLIB_PROGRESS=line $(PY) -m pytest tests notebooks $(NBVAL) -p no:cacheprovider
+	HWLIB_PROFILE=smoke HWLIB_DATA= HWLIB_OUTPUT_DIR= HWLIB_FRESH=1 HWLIB_PROGRESS=line $(PY) -m pytest tests notebooks $(NBVAL) -p no:cacheprovider
 
 lint: install
 	$(VENV)/bin/ruff check hwlib tests

@@ -85,11 +85,14 @@ def setup_run(
 ) -> RunContext:
     """Set a notebook up from its parameters (PROFILE, DATA, SEED, OUTPUT_DIR) and print what ran.
 
-    $HWLIB_PROFILE and $HWLIB_DATA, when set (HWLIB_DATA may be empty: the embedded dataset), win
-    over the notebook's PROFILE and DATA: nbval cannot inject parameters, so `make test` sets both.
+    $HWLIB_PROFILE, $HWLIB_DATA and $HWLIB_OUTPUT_DIR, when set (the last two may be empty: the
+    embedded dataset; runs/<data>-<profile>/), win over the notebook's PROFILE, DATA and OUTPUT_DIR:
+    nbval cannot inject parameters and re-runs the committed notebooks, whose injected parameters
+    name the published folders, so `make test` sets all three (its smoke outputs go under runs/).
     """
     prof = resolve_profile(profile)
     data = os.environ.get("HWLIB_DATA", data)
+    output_dir = os.environ.get("HWLIB_OUTPUT_DIR", output_dir)
     loaded = (
         load_dataset(
             data,
