@@ -33,18 +33,25 @@ class ChannelStudySettings:
 
 @dataclass(frozen=True, kw_only=True)
 class DenseStudySettings:
-    """Notebook 02: Dense4 and ResNet34 under every recipe and seed.
+    """Notebook 02: Dense4 and ResNet34 under every recipe and seed, over a sweep of image sizes.
 
     The original recipe gives ResNet34 `batch_size` / `lr` and Dense4 its own `dense4_batch_size` /
     `dense4_lr`, as the original report did; the strong recipe gives both models `batch_size`.
+    The strong recipe runs at every size in `sizes`, the original recipe at `original_sizes`; the
+    plain-head ResNet34 runs at the smallest size (strong recipe, every seed) and ResNet34 with twice
+    the epochs at the largest (strong recipe, `resnet34_2x_seeds` seeds).
     """
 
     epochs: int
-    seeds: int  # seeds per model and recipe: SEED, SEED+1, ...
+    seeds: int  # seeds per model, recipe and size: SEED, SEED+1, ...
     batch_size: int
     lr: float  # Adam, original recipe (ResNet34)
     dense4_batch_size: int
     dense4_lr: float  # Adam, original recipe (Dense4)
+    sizes: tuple[int, ...] = (32,)  # image sizes of the sweep (px), strong recipe
+    original_sizes: tuple[int, ...] = (32,)  # sizes the original recipe also runs at
+    resnet34_2x_seeds: int = 1  # seeds of ResNet34 trained 2 x epochs at the largest size (0: none)
+    train_per_class: int | None = None  # training images per class for notebook 02 (None: the profile's)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,8 +74,9 @@ class Profile:
             f"profile {self.name!r} ({self.note})\n"
             f"  image {d.image_size} px, train {d.train_per_class or 'all'} / eval {d.eval_per_class or 'all'} "
             f"images per class; epochs: {c.epochs} (notebook 01, {c.seeds} seed{'s' if c.seeds > 1 else ''}), "
-            f"{s.epochs} (notebook 02, {s.seeds} "
-            f"seed{'s' if s.seeds > 1 else ''}); batch {c.batch_size} (Dense4 {s.dense4_batch_size}), "
+            f"{s.epochs} (notebook 02, {s.seeds} seed{'s' if s.seeds > 1 else ''}, "
+            f"{s.train_per_class or d.train_per_class or 'all'} train images per class, sizes "
+            f"{', '.join(map(str, s.sizes))} px); batch {c.batch_size} (Dense4 {s.dense4_batch_size}), "
             f"Adam lr {c.lr:g} (Dense4 {s.dense4_lr:g})"
         )
 
@@ -79,22 +87,44 @@ PROFILES: dict[str, Profile] = {
         note="CI: proves the notebooks run end to end; its numbers mean nothing",
         data=DataSettings(image_size=32, train_per_class=4, eval_per_class=4),
         channels=ChannelStudySettings(epochs=1, seeds=1, batch_size=16, lr=1e-3),
-        dense=DenseStudySettings(epochs=1, seeds=1, batch_size=16, lr=1e-3, dense4_batch_size=16, dense4_lr=3e-3),
+        dense=DenseStudySettings(
+            epochs=1,
+            seeds=1,
+            batch_size=16,
+            lr=1e-3,
+            dense4_batch_size=16,
+            dense4_lr=3e-3,
+            sizes=(24, 32),
+            original_sizes=(32,),
+        ),
     ),
     "cpu": Profile(
         name="cpu",
-        note="make report's default on 2 CPU cores: 32 px, 100 training images per class; fewer seeds in "
-        "notebook 01 (1) than the published cpu-real run (3)",
+        note="make report's default on 2 CPU cores: 32 px, 100 training images per class; fewer seeds (1) "
+        "and image sizes (32 px only) than the published cpu-real run (3 seeds; 32 and 64 px in notebook 02)",
         data=DataSettings(image_size=32, train_per_class=100, eval_per_class=None),
         channels=ChannelStudySettings(epochs=10, seeds=1, batch_size=64, lr=1e-3),
-        dense=DenseStudySettings(epochs=5, seeds=3, batch_size=64, lr=1e-3, dense4_batch_size=64, dense4_lr=1e-3),
+        dense=DenseStudySettings(
+            epochs=5, seeds=1, batch_size=64, lr=1e-3, dense4_batch_size=64, dense4_lr=1e-3, sizes=(32,)
+        ),
     ),
     "cpu-real": Profile(
         name="cpu-real",
-        note="the published run: real photos on 2 CPU cores, 32 px, 300 training images per class, 3 seeds",
+        note="the published run: real photos on 2 CPU cores, 3 seeds; notebook 01 at 32 px with 300 training "
+        "images per class, notebook 02 at 32 and 64 px with 100",
         data=DataSettings(image_size=32, train_per_class=300, eval_per_class=None),
         channels=ChannelStudySettings(epochs=20, seeds=3, batch_size=64, lr=1e-3),
-        dense=DenseStudySettings(epochs=6, seeds=3, batch_size=64, lr=1e-3, dense4_batch_size=64, dense4_lr=1e-3),
+        dense=DenseStudySettings(
+            epochs=5,
+            seeds=3,
+            batch_size=64,
+            lr=1e-3,
+            dense4_batch_size=64,
+            dense4_lr=1e-3,
+            sizes=(32, 64),
+            original_sizes=(32,),
+            train_per_class=100,
+        ),
     ),
     "full": Profile(
         name="full",
@@ -102,7 +132,16 @@ PROFILES: dict[str, Profile] = {
         "for a GPU",
         data=DataSettings(image_size=128, train_per_class=None, eval_per_class=None),
         channels=ChannelStudySettings(epochs=20, seeds=3, batch_size=128, lr=1e-3),
-        dense=DenseStudySettings(epochs=10, seeds=3, batch_size=128, lr=1e-3, dense4_batch_size=256, dense4_lr=3e-3),
+        dense=DenseStudySettings(
+            epochs=10,
+            seeds=3,
+            batch_size=128,
+            lr=1e-3,
+            dense4_batch_size=256,
+            dense4_lr=3e-3,
+            sizes=(32, 64, 128),
+            original_sizes=(128,),
+        ),
     ),
 }
 

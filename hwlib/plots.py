@@ -194,10 +194,13 @@ def plot_misclassified(
 
 
 def plot_combo_heatmap(acc: dict[str, dict[str, float]], *, title: str) -> plt.Figure:
-    """Accuracy of each model (rows) on each channel combination (columns)."""
+    """Accuracy of each model (rows) on each channel combination (columns); the colour scale spans
+    the accuracies shown (not 0-1), so gaps of a few points between models stay visible."""
     df = pd.DataFrame(acc).T
     fig, ax = plt.subplots(figsize=(1.1 * df.shape[1] + 2.5, 0.6 * df.shape[0] + 1.5))
-    sns.heatmap(df, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="mako", ax=ax, cbar_kws={"label": "accuracy"})
+    lo, hi = float(np.nanmin(df.values)), float(np.nanmax(df.values))
+    sns.heatmap(df, annot=True, fmt=".3f", vmin=lo, vmax=max(hi, lo + 1e-6), cmap="mako", ax=ax,
+                cbar_kws={"label": "accuracy"})  # fmt: skip
     ax.set_xlabel("channels given to the model")
     ax.set_title(title)
     fig.tight_layout()
@@ -249,7 +252,7 @@ def plot_flexconv_flow(trace: dict, *, channel_names: str = "RGB", outputs: int 
     fig.suptitle(
         f"FlexConv2d on one image: the kernels generated for {names} are {alike} "
         f"(mean cosine similarity {cos:.2f});\n"
-        "one grouped convolution applies them, summing over channels into each output map",
+        "one grouped convolution applies them and adds the channels' results into each output map",
         fontsize=10,
     )
     return fig
@@ -332,19 +335,21 @@ def plot_params_vs_channels(
 
 
 def plot_history_bands(runs: dict[str, dict[str, list[list[dict]]]], *, title: str) -> plt.Figure:
-    """Per recipe (one panel each): validation accuracy per epoch, mean over seeds with a min-max
-    band, and training accuracy (dashed mean), one colour per model."""
-    fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 3.8), squeeze=False, sharey=True)
-    for ax, (recipe, models) in zip(axes[0], runs.items()):
-        for i, (model, histories) in enumerate(models.items()):
-            c = sns.color_palette()[i % 10]
+    """One panel per key of `runs` (its title: the key, e.g. "32 px, strong recipe"): validation
+    accuracy per epoch, mean over seeds with a min-max band, and training accuracy (dashed mean),
+    one colour per model (the same model keeps its colour in every panel)."""
+    names = list(dict.fromkeys(m for models in runs.values() for m in models))
+    fig, axes = plt.subplots(1, len(runs), figsize=(max(7.0, 4.6 * len(runs)), 3.8), squeeze=False, sharey=True)
+    for ax, (panel, models) in zip(axes[0], runs.items()):
+        for model, histories in models.items():
+            c = sns.color_palette()[names.index(model) % 10]
             epochs = [r["epoch"] for r in histories[0]]
             val = np.array([[r["val_acc"] for r in h] for h in histories])
             train = np.array([[r["train_acc"] for r in h] for h in histories])
             ax.plot(epochs, val.mean(0), "-o", ms=3, color=c, label=f"{model} val (mean of {len(histories)})")
             ax.fill_between(epochs, val.min(0), val.max(0), color=c, alpha=0.2)
             ax.plot(epochs, train.mean(0), "--", color=c, label=f"{model} train")
-        ax.set_title(f"recipe: {recipe}")
+        ax.set_title(panel, fontsize=10)
         ax.set_xlabel("epoch")
         if len(epochs) <= 12:  # epochs are whole numbers: label each one
             ax.set_xticks(epochs)
@@ -358,19 +363,21 @@ def plot_history_bands(runs: dict[str, dict[str, list[list[dict]]]], *, title: s
 
 
 def plot_accuracy_bars(acc: dict[str, dict[str, list[float]]], *, title: str) -> plt.Figure:
-    """Test accuracy, mean with a standard-deviation error bar and the seeds as dots, per recipe and model."""
+    """Test accuracy, mean with a standard-deviation error bar and the seeds as dots, per setting
+    (e.g. "32 px, strong recipe") and model."""
     rows = [
-        {"recipe": r, "model": m, "accuracy": a}
+        {"setting": r, "model": m, "accuracy": a}
         for r, models in acc.items()
         for m, vals in models.items()
         for a in vals
     ]
     df = pd.DataFrame(rows)
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    sns.barplot(df, x="recipe", y="accuracy", hue="model", errorbar="sd", capsize=0.1, ax=ax, alpha=0.8)
+    fig, ax = plt.subplots(figsize=(max(6.5, 2.6 * len(acc) + 2), 4))
+    sns.barplot(df, x="setting", y="accuracy", hue="model", errorbar="sd", capsize=0.1, ax=ax, alpha=0.8)
     sns.stripplot(
-        df, x="recipe", y="accuracy", hue="model", dodge=True, ax=ax, palette="dark:black", size=4, legend=False
+        df, x="setting", y="accuracy", hue="model", dodge=True, ax=ax, palette="dark:black", size=4, legend=False
     )
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.set_title(title)
     ax.set_ylabel("test accuracy")
     fig.tight_layout()
@@ -413,5 +420,69 @@ def plot_accuracy_vs_cost(points: dict[str, tuple[float, float]], *, xlabel: str
     ax.set_ylabel("test accuracy")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    return fig
+
+
+def plot_ratio_vs_size(
+    series: dict[str, dict[int, list[float]]], *, references: dict[str, tuple[int, float]], title: str
+) -> plt.Figure:
+    """Dense4 / ResNet34 test accuracy against image size (log2 x axis): per series the mean over
+    seeds with a min-max bar and each seed as a dot; `references` (label -> (size, ratio)) as open
+    markers from elsewhere; dashed lines at the 0.90 requirement and at 1.00."""
+    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    palette = sns.color_palette()
+    all_sizes = [s for by_size in series.values() for s in by_size] + [s for s, _ in references.values()]
+    for i, (name, by_size) in enumerate(series.items()):
+        sizes = sorted(by_size)
+        means = [float(np.mean(by_size[s])) for s in sizes]
+        lo = [m - min(by_size[s]) for m, s in zip(means, sizes)]
+        hi = [max(by_size[s]) - m for m, s in zip(means, sizes)]
+        shift = 1 + 0.03 * (i - (len(series) - 1) / 2)  # side by side at one size
+        xs = [s * shift for s in sizes]
+        n = max(len(by_size[s]) for s in sizes)
+        ax.errorbar(xs, means, yerr=[lo, hi], fmt="-o", color=palette[i % 10], capsize=4, label=f"{name} ({n} seeds)")
+        for x, s in zip(xs, sizes):
+            ax.scatter([x] * len(by_size[s]), by_size[s], s=10, color="black", zorder=4)
+    for j, (label, (size, ratio)) in enumerate(references.items()):
+        colour = palette[(len(series) + j) % 10]
+        marker = ("D", "s", "^")[j % 3]
+        ax.scatter(size, ratio, s=70, marker=marker, facecolor="none", edgecolor=colour, lw=1.8, label=label, zorder=5)
+    ax.axhline(0.9, color="grey", ls="--", lw=1)
+    ax.axhline(1.0, color="grey", ls=":", lw=1)
+    ax.set_xscale("log", base=2)
+    ticks = sorted(set(all_sizes))
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.set_xlim(min(ticks) / 1.3, max(ticks) * 1.3)
+    ax.set_xlabel("image size (px)")
+    ax.set_ylabel("Dense4 / ResNet34 test accuracy")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_vs_training_compute(
+    panels: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], *, title: str
+) -> plt.Figure:
+    """One panel per key (e.g. an image size): per model, validation accuracy (mean over seeds, with
+    a min-max band) against the training multiply-adds spent so far, one point per epoch (log x), so
+    two models are compared at equal training compute."""
+    from matplotlib.ticker import EngFormatter
+
+    names = list(dict.fromkeys(m for models in panels.values() for m in models))
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(7.0, 4.8 * len(panels)), 3.9), squeeze=False, sharey=True)
+    for ax, (panel, models) in zip(axes[0], panels.items()):
+        for model, (macs, val) in models.items():
+            c = sns.color_palette()[names.index(model) % 10]
+            ax.plot(macs, val.mean(0), "-o", ms=3, color=c, label=f"{model} ({len(val)} seeds)")
+            ax.fill_between(macs, val.min(0), val.max(0), color=c, alpha=0.2)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+        ax.set_title(panel, fontsize=10)
+        ax.set_xlabel("training multiply-adds so far")
+    axes[0, 0].set_ylabel("validation accuracy")
+    axes[0, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig

@@ -57,31 +57,55 @@ def results_markdown(results_dir: str | Path) -> str:
         ]
         for model, acc in d["accuracy"].items():
             cells = [
-                f"{acc[c]:.3f} ± {np.std(by_seed[model][c]):.3f}" if model in by_seed else f"{acc[c]:.3f}"
+                f"{acc[c]:.3f} ± {np.std(by_seed[model][c], ddof=1):.3f}"
+                if len(by_seed.get(model, {}).get(c, [])) > 1
+                else f"{acc[c]:.3f}"
                 for c in d["combos"]
             ]
             lines.append(f"| {model} | " + " | ".join(cells) + f" | {d['params'].get(model, 0):,} |")
         lines.append("")
-        lines += [f"- {'met' if g['met'] else 'MISSED'}: {g['goal']} ({g['numbers']})" for g in d.get("goals", [])]
+        lines += [
+            f"- {'met' if g['met'] else 'MISSED'}"
+            + ("" if g.get("settled", True) else " (not settled by the 95% interval)" if g.get("settled") is False
+               else " (no interval)")
+            + f": {g['goal']} ({g['numbers']})"
+            for g in d.get("goals", [])
+        ]  # fmt: skip
         lines.append("")
     r2 = results_dir / "02_dense4_vs_resnet34.json"
     if r2.exists():
         d = json.loads(r2.read_text())
         lines += [
             f"**Dense4 vs ResNet34** ({d['dataset']}, {d['split']} split, profile `{d['profile']}`, "
-            f"{d['image_size']} px, seeds {d['seeds']}, {d['device']})",
+            f"{d['device']}): test accuracy, mean ± sd over seeds, at every image size of the sweep",
             "",
-            "| recipe | model | test accuracy | macro F1 | params | multiply-adds / image |",
-            "|---|---|---:|---:|---:|---:|",
+            "| size | recipe | model | epochs | seeds | test accuracy | Dense4 / model |",
+            "|---:|---|---|---:|---:|---:|---:|",
         ]
-        for recipe, models in d["recipes"].items():
-            for model, m in models.items():
-                acc, f1 = np.mean(m["test_acc"]), np.mean(m["macro_f1"])
+        for e in d.get("sweep", []):
+            models = [m for m in e if isinstance(e[m], list) and m not in ("seeds",)]
+            for model in models:
+                acc = e[model]
+                sd = np.std(acc, ddof=1) if len(acc) > 1 else 0.0
+                ratio, epochs = e["ratio"].get(model), e["epochs_by_model"].get(model, e["epochs"])
                 lines.append(
-                    f"| {recipe} | {model} | {acc:.3f} | {f1:.3f} | {d['params'][model]:,} | "
-                    f"{d['macs'][model] / 1e9:.3f} G |"
+                    f"| {e['image_size']} px | {e['recipe']} | {model} | {epochs} "
+                    f"| {len(acc)} | {np.mean(acc):.3f} ± {sd:.3f} | {'' if ratio is None else f'{ratio:.3f}'} |"
                 )
-            lines.append(f"| {recipe} | **Dense4 / ResNet34** | **{d['ratio'][recipe]:.3f}** | | | |")
+        lines.append("")
+        lines += [
+            f"- {'met' if g['met'] else 'MISSED'}"
+            + ("" if g.get("settled", True) else " (not settled by the 95% interval)" if g.get("settled") is False
+               else " (no interval)")
+            + f": {g['goal']} ({g['numbers']})"
+            for g in d.get("goals", [])
+        ]  # fmt: skip
+        p, m = d.get("params", {}), d.get("macs", {})
+        if {"dense4", "resnet34"} <= set(p) and {"dense4", "resnet34"} <= set(m):
+            lines.append(
+                f"- Dense4 {p['dense4']:,} parameters, {m['dense4'] / 1e9:.3f} G multiply-adds per image at "
+                f"{d['image_size']} px; ResNet34 {p['resnet34']:,}, {m['resnet34'] / 1e9:.3f} G"
+            )
         lines.append("")
     r3 = results_dir / "03_param_analysis.json"
     if r3.exists():

@@ -4,8 +4,8 @@ Every training run of a study lives in `runs/<data>-<profile>/checkpoints/<name>
 
 * `run_key.json` - the run's key: a hash over everything that decides its numbers (the run's
   name and config, batch size, seed, channel view and augmentation, the data's identity, the
-  model's parameter shapes, the device type, torch's version and a hash of hwlib's own source),
-  with the parts it was computed from, for a reader;
+  model's parameter shapes, the device type, torch's version and a hash of the hwlib modules that
+  decide a run's numbers, TRAINING_SOURCES), with the parts it was computed from, for a reader;
 * `last.pt`, `best.pt`, `train.log` - written by :func:`hwlib.train.fit` every epoch;
 * `finished.json` - written once the run was tested: history, best epoch, test metrics.
 
@@ -39,6 +39,24 @@ SAMPLED_IMAGES = 64  # images hashed, evenly spaced, from a larger split (all of
 
 RunState = Literal["finished", "partial", "new"]
 
+# The hwlib modules a trained run's numbers depend on: data decoding and batching, the models and
+# layers, the training loop, seeding, device choice, metrics, this key and train_and_test. Tables,
+# plots, findings, the runner and the studies' wording are left out on purpose, so that rewording a
+# report does not retrain it; what a study trains reaches the key through the run's name, config,
+# batch size, seed, view, data and model shapes.
+TRAINING_SOURCES: tuple[str, ...] = (
+    "data/*.py",
+    "models.py",
+    "flexconv.py",
+    "channel_layers.py",
+    "train.py",
+    "seed.py",
+    "device.py",
+    "metrics.py",
+    "run_cache.py",
+    "studies/common.py",
+)
+
 
 def fresh_requested() -> bool:
     """Whether `HWLIB_FRESH` asks for every run to start from scratch."""
@@ -46,11 +64,11 @@ def fresh_requested() -> bool:
 
 
 @functools.cache
-def source_hash(root: Path = HWLIB_DIR) -> str:
-    """16 hex digits over every .py file under `root` (sorted relative paths and contents); computed
-    once per process and root. Any change to hwlib's code changes every run's key."""
+def source_hash(root: Path = HWLIB_DIR, patterns: tuple[str, ...] = TRAINING_SOURCES) -> str:
+    """16 hex digits over the files under `root` matching `patterns` (sorted relative paths and
+    contents); computed once per process. A change to any of them changes every run's key."""
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in sorted({p for pattern in patterns for p in root.glob(pattern) if p.is_file()}):
         h.update(path.relative_to(root).as_posix().encode() + b"\0")
         h.update(path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
@@ -94,7 +112,8 @@ def model_signature(model: nn.Module) -> str:
 
 
 def run_key(parts: dict) -> str:
-    """16 hex digits over `parts` (JSON with sorted keys), with torch's version and hwlib's source hash."""
+    """16 hex digits over `parts` (JSON with sorted keys), with torch's version and the hash of hwlib's
+    TRAINING_SOURCES."""
     full = {**parts, "torch": torch.__version__, "hwlib_source": source_hash()}
     return hashlib.sha256(json.dumps(full, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -170,6 +189,7 @@ __all__ = [
     "FRESH_ENV",
     "RunFolder",
     "RunState",
+    "TRAINING_SOURCES",
     "data_identity",
     "fresh_requested",
     "model_signature",

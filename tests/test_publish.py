@@ -20,3 +20,23 @@ def test_write_json_sorts_keys_and_converts_numpy(tmp_path):
 
     path = publish.write_json(tmp_path / "x" / "r.json", {"b": np.int64(2), "a": np.float32(0.5), "c": np.arange(2)})
     assert path.read_text() == '{\n  "a": 0.5,\n  "b": 2,\n  "c": [\n    0,\n    1\n  ]\n}\n'
+
+
+def test_dense_table_comes_from_the_sweep_with_unsettled_verdicts_marked(tmp_path):
+    import json
+
+    sweep = [
+        {"image_size": 64, "recipe": "strong", "seeds": 3, "epochs": 6, "epochs_by_model": {"resnet34_2x": 12},
+         "train_images": 1000, "dense4": [0.5, 0.52, 0.54], "resnet34": [0.5, 0.5, 0.5], "resnet34_2x": [0.55],
+         "best_epoch": {}, "ratio": {"resnet34": 1.04, "resnet34_2x": 0.945}, "ratio_per_seed": {},
+         "macs_per_image": {}}
+    ]  # fmt: skip
+    goals = [{"goal": "64 px, strong recipe: Dense4 >= 0.90 x ResNet34", "met": True, "settled": False, "numbers": "x"}]
+    payload = {"dataset": "d", "split": "test", "profile": "p", "device": "cpu", "image_size": 64, "sweep": sweep,
+               "goals": goals, "params": {"dense4": 5, "resnet34": 20},
+               "macs": {"dense4": 3e9, "resnet34": 1e9}}  # fmt: skip
+    (tmp_path / "02_dense4_vs_resnet34.json").write_text(json.dumps(payload))
+    text = publish.results_markdown(tmp_path)
+    assert "| 64 px | strong | dense4 | 6 | 3 | 0.520 ± 0.020 |  |" in text
+    assert "| 64 px | strong | resnet34_2x | 12 | 1 | 0.550 ± 0.000 | 0.945 |" in text
+    assert "- met (not settled by the 95% interval): 64 px, strong recipe" in text

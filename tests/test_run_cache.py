@@ -88,17 +88,38 @@ def test_fresh_is_asked_by_the_environment(monkeypatch):
         assert run_cache.fresh_requested() is fresh
 
 
-def test_source_hash_covers_every_python_file(tmp_path):
+def test_source_hash_covers_the_training_sources_only(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "a.py").write_text("x = 1\n")
     (tmp_path / "sub" / "b.py").write_text("y = 2\n")
+    (tmp_path / "plots.py").write_text("z = 1\n")
     compute = source_hash.__wrapped__
-    before = compute(tmp_path)
+    patterns = ("a.py", "sub/*.py")
+    before = compute(tmp_path, patterns)
     (tmp_path / "notes.txt").write_text("not code")
-    assert compute(tmp_path) == before
+    (tmp_path / "plots.py").write_text("z = 2\n")  # not a training source: the key stays
+    assert compute(tmp_path, patterns) == before
     (tmp_path / "sub" / "b.py").write_text("y = 3\n")
-    assert compute(tmp_path) != before
+    assert compute(tmp_path, patterns) != before
     assert source_hash() == source_hash() and len(source_hash()) == 16
+
+
+def test_training_sources_name_existing_modules_and_leave_out_the_report():
+    hashed = {
+        p.relative_to(run_cache.HWLIB_DIR).as_posix()
+        for g in run_cache.TRAINING_SOURCES
+        for p in run_cache.HWLIB_DIR.glob(g)
+    }
+    assert all(any(run_cache.HWLIB_DIR.glob(g)) for g in run_cache.TRAINING_SOURCES)
+    assert {"train.py", "models.py", "flexconv.py", "data/loader.py", "studies/common.py"} <= hashed
+    assert not hashed & {
+        "plots.py",
+        "publish.py",
+        "runner.py",
+        "studies/dense.py",
+        "studies/channels.py",
+        "studies/results.py",
+    }
 
 
 @pytest.mark.parametrize("full_hash_bytes", [2**30, 0])  # every pixel hashed, or a sample of images

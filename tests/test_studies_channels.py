@@ -8,8 +8,8 @@ import pytest
 from hwlib.data import COMBOS
 from hwlib.metrics import classification_metrics
 from hwlib.studies import ChannelStudyResult, Cost, RunResult
-from hwlib.studies.channels import VARIANTS, t_interval
-from hwlib.studies.common import RunInfo
+from hwlib.studies.channels import VARIANTS
+from hwlib.studies.results import RunInfo, t_interval
 
 
 def run(best_epoch: int, epochs: int = 10) -> RunResult:
@@ -59,7 +59,7 @@ def test_result_owns_its_json_table_and_findings(tmp_path):
     assert d["accuracy"]["flex"]["RGB"] == pytest.approx(0.5) and len(d["goals"]) == 3
     assert d["runs"]["flex"][0]["best_epoch"] == 10 and len(d["history"]["flex"]) == 3
     table = res.table()
-    assert table.loc["flex", "RGB"] == "0.500 ± 0.008" and list(table.columns[:7]) == list(COMBOS)
+    assert table.loc["flex", "RGB"] == "0.500 ± 0.010" and list(table.columns[:7]) == list(COMBOS)
     findings = res.findings_markdown()
     assert "**Missed**" in findings and "**Met**" in findings
     assert "last fifth of training for 1 of 3 single models (flex)" in findings

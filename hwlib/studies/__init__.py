@@ -1,17 +1,18 @@
 """The two studies the notebooks run, on shared experiment steps.
 
-* :mod:`.common` - seed/build/train/test (:func:`train_and_test`), accuracy per channel combination,
-  one cost helper (:func:`measure_cost`), :class:`Goal`, and :class:`StudyResult` (owns its JSON).
+* :mod:`.common` - seed/build/train/test (:func:`train_and_test`), accuracy per channel combination.
+* :mod:`.results` - one cost helper (:func:`measure_cost`), intervals over seeds, :class:`Goal`, and
+  :class:`StudyResult` (owns its JSON).
 * :mod:`.channels` - notebook 01: :func:`run_channel_study` -> :class:`ChannelStudyResult`.
 * :mod:`.dense` - notebook 02: :func:`run_dense_study` -> :class:`DenseStudyResult`.
 """
 
 from .channels import VARIANTS, ChannelStudyResult, Variant, run_channel_study
-from .common import Cost, Goal, RunResult, StudyResult, measure_cost, train_and_test
-from .dense import ABLATIONS, MODELS, DenseStudyResult, recipes, run_dense_study, steps_per_epoch
+from .common import RunResult, train_and_test
+from .dense import MODELS, DenseStudyResult, SweepPoint, recipes, run_dense_study, steps_per_epoch
+from .results import Cost, Goal, StudyResult, measure_cost
 
 __all__ = [
-    "ABLATIONS",
     "MODELS",
     "VARIANTS",
     "ChannelStudyResult",
@@ -20,6 +21,7 @@ __all__ = [
     "Goal",
     "RunResult",
     "StudyResult",
+    "SweepPoint",
     "Variant",
     "measure_cost",
     "recipes",

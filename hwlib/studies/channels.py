@@ -10,6 +10,8 @@ told which channels they get. Validation (best epoch) is on RGB.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +29,10 @@ from ..device import device_name, pick_device
 from ..flexconv import FlexMode, kernel_diversity
 from ..models import adaptive_cnn, cnn3, flex_cnn
 from ..original import ORIGINAL_FLEX
+from ..paths import display_path
 from ..train import TrainConfig
-from .common import Cost, Goal, RunInfo, RunResult, StudyResult, accuracy_by_combo, measure_cost, train_and_test
+from .common import RunResult, accuracy_by_combo, train_and_test
+from .results import Cost, Goal, RunInfo, StudyResult, measure_cost, settled, t_interval
 
 PARTIAL = COMBOS[1:]  # the six combinations with a channel missing
 
@@ -134,14 +138,22 @@ EXPERTS = "experts"  # result key: seven 3-layer CNNs, one per combination, each
 DIVERSITY_MODELS = ("flex_original", "flex_pooled", "flex")
 
 
-def t_interval(values: list[float]) -> tuple[float, float]:
-    """(mean, half-width) of a 95% Student-t interval over seeds (half-width nan for one value)."""
-    n = len(values)
-    m = float(np.mean(values))
-    if n < 2:
-        return m, float("nan")
-    t975 = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776, 6: 2.571, 7: 2.447, 8: 2.365, 9: 2.306, 10: 2.262}
-    return m, t975.get(n, 1.96) * float(np.std(values, ddof=1)) / math.sqrt(n)
+def _all_clear(intervals: list[tuple[float, float]], bar: float) -> tuple[bool, bool | None]:
+    """(met, settled) for "every difference >= bar": met by the means; settled when every interval
+    clears the bar (met) or some missing one lies wholly below it (missed); None without intervals."""
+    met = all(m >= bar for m, _ in intervals)
+    if any(math.isnan(h) for _, h in intervals):
+        return met, None
+    if met:
+        return met, all(m - h >= bar for m, h in intervals)
+    return met, any(m + h < bar for m, h in intervals)
+
+
+def _mean_sd(values: list[float]) -> str:
+    """'mean ± sd' with the sample standard deviation (n - 1); the value alone for one seed."""
+    if len(values) < 2:
+        return f"{values[0]:.3f}"
+    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
 
 
 def _pts(mean: float, half: float) -> str:
@@ -180,13 +192,15 @@ class ChannelStudyResult(StudyResult):
         if EXPERTS in self.accuracy_by_seed:
             gaps = {c: self.diff("flex", EXPERTS, c) for c in COMBOS}
             worst = min(gaps, key=lambda c: gaps[c][0])
+            met, sure = _all_clear(list(gaps.values()), -0.01)
             rows.append(
                 Goal(
                     "flex within 1 point of the per-combination expert on every one of the seven combinations",
-                    all(m >= -0.01 for m, _ in gaps.values()),
+                    met,
                     f"worst {worst}: {_pts(*gaps[worst])}; "
                     + ", ".join(f"{c} {100 * m:+.1f}" for c, (m, _) in gaps.items())
                     + " points vs the experts",
+                    sure,
                 )
             )
         if "grey_mean" in self.accuracy_by_seed:
@@ -196,17 +210,20 @@ class ChannelStudyResult(StudyResult):
                     "flex uses colour: RGB accuracy >= 3 points above the channel-mean (greyscale) CNN",
                     m >= 0.03,
                     f"flex - grey_mean on RGB: {_pts(m, h)}",
+                    settled(m, h, 0.03),
                 )
             )
         if "cnn3_zero_fill" in self.accuracy_by_seed:
             wins = {c: self.diff("flex", "cnn3_zero_fill", c) for c in PARTIAL}
             lost = [c for c, (m, _) in wins.items() if m <= 0]
+            _, sure = _all_clear(list(wins.values()), 0.0)
             rows.append(
                 Goal(
                     "flex beats the zero-filled RGB CNN on all six partial combinations",
                     not lost,
                     f"beats it on {6 - len(lost)} of 6; smallest margin "
                     f"{min(wins, key=lambda c: wins[c][0])}: {_pts(*min(wins.values()))}",
+                    sure,
                 )
             )
         return rows
@@ -251,13 +268,31 @@ class ChannelStudyResult(StudyResult):
             "",
         ]
         for goal in g.values():
-            lines.append(f"- **{'Met' if goal.met else 'Missed'}**: {goal.goal}. {goal.numbers}.")
+            lines.append(f"- **{'Met' if goal.met else 'Missed'}{goal.qualifier}**: {goal.goal}. {goal.numbers}.")
         ranked = sorted((k for k in mean if k != EXPERTS), key=mean.get, reverse=True)
         lines.append(
             "- Ranking of the single models by mean accuracy over the seven combinations: "
             + ", ".join(f"{k} {mean[k]:.3f}" for k in ranked)
             + "."
         )
+        rivals = [k for k in ranked if k not in ("flex", "grey_mean") and k in self.costs][:2]
+        for k in rivals:
+            m7, h7 = self.mean_of_seven_diff("flex", k)
+            mr, hr = self.diff("flex", k, "RGB")
+            noise = math.isnan(h7) or abs(m7) <= h7
+            lines.append(
+                f"- flex vs {k} (a strongest baseline): mean of seven {_pts(m7, h7)}, RGB {_pts(mr, hr)}"
+                + (": within the seed noise, so flex is not shown to be better" if noise else ": beyond the seed noise")
+                + self._cost_ratio(k)
+                + "."
+            )
+        if EXPERTS in acc and "cnn3_zero_fill" in self.accuracy_by_seed:
+            same = self.accuracy_by_seed[EXPERTS]["RGB"] == self.accuracy_by_seed["cnn3_zero_fill"]["RGB"]
+            if same:
+                lines.append(
+                    "- On RGB the RGB expert and cnn3_zero_fill are the same network trained the same way on the same "
+                    "data and seeds, so their RGB numbers are identical; they differ only on the partial combinations."
+                )
         if "grey_mean" in acc:
             near = [k for k in ranked if abs(self.diff(k, "grey_mean", "RGB")[0]) < 0.01 and k != "grey_mean"]
             if near:
@@ -289,6 +324,16 @@ class ChannelStudyResult(StudyResult):
         )
         if self.diversity:
             d = self.diversity
+            if "flex" in d:
+                share = d["flex"]["between_images_share"]
+                lines.append(
+                    f"- The trained flex layer's kernels are mostly static per channel: only {share:.0%} of their "
+                    "variance changes from image to image, so the content-generated residual contributes little and "
+                    "the layer acts close to a per-channel convolution (with the absent channels' kernels shared out)."
+                    if share < 0.5
+                    else f"- The trained flex layer's kernels change with the image: {share:.0%} of their variance is "
+                    "between images."
+                )
             lines.append(
                 "- Kernel diversity (first test images): cosine similarity of the kernels generated for "
                 "different channels of the same image: "
@@ -298,6 +343,16 @@ class ChannelStudyResult(StudyResult):
                 + "."
             )
         return "\n".join(lines)
+
+    def _cost_ratio(self, other: str) -> str:
+        """'; at Nx its parameters and Mx its latency (batch 64)' of flex against `other`."""
+        a, b = self.costs.get("flex"), self.costs.get(other)
+        if a is None or b is None:
+            return ""
+        text = f"; flex has {a.params / b.params:.2f}x its parameters"
+        if a.latency_ms.get("batch64") and b.latency_ms.get("batch64"):
+            text += f" and {a.latency_ms['batch64'] / b.latency_ms['batch64']:.1f}x its latency per image at batch 64"
+        return text
 
     def limitations_markdown(self, *, data: LoadedData) -> str:
         """What the numbers can and cannot be compared with."""
@@ -323,19 +378,46 @@ class ChannelStudyResult(StudyResult):
         )
 
     def table(self) -> pd.DataFrame:
-        """Accuracy per model (rows) and combination: 'mean ± sd' over seeds, plus the mean over the seven."""
+        """Accuracy per model (rows) and combination: 'mean ± sd' over seeds (sample sd, n - 1; a lone
+        seed shows its value), plus the mean over the seven."""
         rows = {}
         for model, by in self.accuracy_by_seed.items():
-            row = {c: f"{np.mean(v):.3f} ± {np.std(v):.3f}" for c, v in by.items()}
+            row = {c: _mean_sd(v) for c, v in by.items()}
             row["mean of 7"] = f"{np.mean([np.mean(v) for v in by.values()]):.3f}"
             row["what"] = self.what.get(model, "")
             rows[model] = row
         return pd.DataFrame(rows).T[[*COMBOS, "mean of 7", "what"]]
 
+    def differences(self, others: tuple[str, ...] = ("experts", "grey_mean", "replicate", "template_mixing",
+                                                     "cnn3_zero_fill")) -> pd.DataFrame:  # fmt: skip
+        """flex minus each other model on every combination, in points: 'mean ± 95% half-width' over
+        paired seeds (the mean alone for one seed); the last column the mean over the seven."""
+        rows = {}
+        for other in (o for o in others if o in self.accuracy_by_seed):
+            row = {}
+            for c in COMBOS:
+                m, h = self.diff("flex", other, c)
+                row[c] = f"{100 * m:+.1f}" + ("" if math.isnan(h) else f" ± {100 * h:.1f}")
+            per_seed = [
+                np.mean([a - b for a, b in zip(self.accuracy_by_seed["flex"][c], self.accuracy_by_seed[other][c])])
+                for c in COMBOS
+            ]
+            row["mean of 7"] = f"{100 * np.mean(per_seed):+.1f}"
+            rows[f"flex - {other}"] = row
+        return pd.DataFrame(rows).T
+
+    def mean_of_seven_diff(self, a: str, b: str) -> tuple[float, float]:
+        """Mean-of-seven accuracy of a minus b: (mean, 95% half-width) over paired seeds."""
+        n = len(self.accuracy_by_seed[a]["RGB"])
+        per_seed = [
+            np.mean([self.accuracy_by_seed[a][c][i] - self.accuracy_by_seed[b][c][i] for c in COMBOS]) for i in range(n)
+        ]
+        return t_interval([float(x) for x in per_seed])
+
     def original_comparison(self) -> pd.DataFrame:
         """The original report's numbers beside this run's (different settings: read, do not compare)."""
         ours = {
-            k: float(np.mean([max(h["val_acc"] for h in r.history) for r in self.runs[k]]))
+            k: round(float(np.mean([max(h["val_acc"] for h in r.history) for r in self.runs[k]])), 3)
             for k in ("flex", "flex_original", "cnn3_zero_fill")
             if k in self.runs
         }
@@ -390,9 +472,44 @@ def run_channel_study(
     variants: tuple[Variant, ...] = VARIANTS,
     experts: bool = True,
     latency_repeats: int = 5,
+    log: Path | None = None,
 ) -> ChannelStudyResult:
     """Train every variant (and the seven experts) for every seed, evaluate each on all seven
-    combinations of the test split, then measure costs and kernel diversity on the first seed's models."""
+    combinations of the test split, then measure costs and kernel diversity on the first seed's models.
+
+    With `log`, the one line per training run goes to that file instead of the output, and the output
+    gets a count of the runs (trained, loaded, resumed) with the first and last lines."""
+    if log is None:
+        return _run_channel_study(data, settings=settings, profile=profile, seeds=seeds, run_dir=run_dir,
+                                  variants=variants, experts=experts, latency_repeats=latency_repeats)  # fmt: skip
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        res = _run_channel_study(data, settings=settings, profile=profile, seeds=seeds, run_dir=run_dir,
+                                 variants=variants, experts=experts, latency_repeats=latency_repeats)  # fmt: skip
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(buffer.getvalue())
+    lines = buffer.getvalue().splitlines()
+    loaded = sum("loaded (finished)" in x for x in lines)
+    resumed = sum("resumed from epoch" in x for x in lines)
+    print(
+        f"{len(lines)} training runs ({len(lines) - loaded - resumed} trained, {loaded} loaded from finished runs, "
+        f"{resumed} resumed); one line each in {display_path(log)}"
+    )
+    print("\n".join(lines[:3] + ["..."] + lines[-2:]) if len(lines) > 6 else "\n".join(lines))
+    return res
+
+
+def _run_channel_study(
+    data: LoadedData,
+    *,
+    settings: ChannelStudySettings,
+    profile: str,
+    seeds: list[int],
+    run_dir: Path | None,
+    variants: tuple[Variant, ...],
+    experts: bool,
+    latency_repeats: int,
+) -> ChannelStudyResult:
     size = data.size
     test = data.splits[data.eval_split]
     device = pick_device()

@@ -1,11 +1,12 @@
 """The experiment steps both studies share: seed, build, train, pick the best epoch on
-validation, test; accuracy per channel combination; one cost measurement; goals; saving results."""
+validation, test (resumable, :func:`train_and_test`); accuracy per channel combination. What a
+study reports about its runs (costs, intervals, goals, results JSON) is in :mod:`.results`."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +18,11 @@ from ..data.prepare import LoadedData
 from ..data.split import SplitTensors
 from ..device import pick_device
 from ..metrics import ClassificationMetrics, accuracy
-from ..params import measure
-from ..publish import write_json
 from ..run_cache import RunFolder, data_identity, fresh_requested, model_signature, run_key
 from ..seed import seed_everything
 from ..train import TrainConfig, evaluate, fit, history_best, load_checkpoint, predict
-from .latency import latency_per_image
 
 EVAL_BATCH = 256
-LATENCY_BATCHES = (1, 64)
 
 
 @dataclass
@@ -194,103 +191,3 @@ def accuracy_by_combo(
         y, p, _ = predict(model, loader, device=device)
         out[combo] = accuracy(y, p)
     return out
-
-
-@dataclass(frozen=True)
-class Cost:
-    """What a model costs: parameters, multiply-adds per image, and inference latency per image."""
-
-    params: int
-    macs: int  # multiply-adds per image at the measured input shape
-    latency_ms: dict[str, float]  # "batch1", "batch64" -> median ms per image on the measuring device
-
-
-def measure_cost(
-    model: nn.Module,
-    input_shape: tuple[int, int, int],
-    *,
-    device: torch.device,
-    repeats: int = 0,
-    batches: tuple[int, ...] = LATENCY_BATCHES,
-) -> Cost:
-    """Params and multiply-adds (torchinfo, FlexConv's grouped conv included) and the median
-    latency per image at each batch size on `device` (:func:`hwlib.studies.latency.latency_per_image`:
-    warm-up, at least 20 timed runs at batch 1 and 10 at larger batches or `repeats` if more, median;
-    each distinct architecture measured once, so two models of one architecture report one number)."""
-    m = measure(model, input_shape)
-    latency = {
-        f"batch{b}": 1e3 * latency_per_image(model, input_shape, batch=b, device=device, repeats=repeats)
-        for b in batches
-    }
-    return Cost(m.params, m.macs, latency)
-
-
-@dataclass(frozen=True)
-class Goal:
-    """One goal of a study, whether this run met it, and the numbers behind the verdict."""
-
-    goal: str
-    met: bool
-    numbers: str
-
-    def as_dict(self) -> dict:
-        return {"goal": self.goal, "met": self.met, "numbers": self.numbers}
-
-    def line(self) -> str:
-        return f"[{'met' if self.met else 'MISSED'}] {self.goal}: {self.numbers}"
-
-
-@dataclass
-class RunInfo:
-    """What every results JSON states about the run that produced it."""
-
-    dataset: str
-    profile: str
-    split: str
-    image_size: int
-    device: str
-    seeds: list[int] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {
-            "dataset": self.dataset,
-            "profile": self.profile,
-            "split": self.split,
-            "image_size": self.image_size,
-            "device": self.device,
-            "seeds": self.seeds,
-        }
-
-
-class StudyResult:
-    """Base of the studies' results: each owns its JSON (`to_json`) and its goals (`goals`)."""
-
-    def to_json(self) -> dict:
-        raise NotImplementedError
-
-    def goals(self) -> list[Goal]:
-        raise NotImplementedError
-
-    def headline(self) -> list[str]:
-        """The run's key numbers, one Markdown bullet each."""
-        raise NotImplementedError
-
-    def summary_markdown(self) -> str:
-        """The notebook's Summary: what ran, the key numbers, and the verdict on each goal."""
-        i = self.info
-        seeds = f"seed {i.seeds[0]}" if len(i.seeds) == 1 else f"seeds {i.seeds}"
-        lines = [
-            f"**Summary** ({i.dataset}, {i.split} split, profile `{i.profile}`, {i.image_size} px, {seeds}, "
-            f"{i.device})",
-            "",
-            *self.headline(),
-            "",
-            "Goals:",
-            "",
-        ]
-        lines += [f"- **{'met' if g.met else 'MISSED'}**: {g.goal} ({g.numbers})" for g in self.goals()]
-        return "\n".join(lines)
-
-    def save(self, path: str | Path) -> Path:
-        """Write `to_json()` (sorted keys, one trailing newline)."""
-        return write_json(path, self.to_json())

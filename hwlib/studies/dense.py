@@ -1,10 +1,10 @@
-"""Dense4 vs ResNet34 (notebook 02): two recipes, several seeds, the same data, epochs and image
-size for both models; plus an ablation of what makes the four-layer network work."""
+"""Dense4 vs ResNet34 (notebook 02): a sweep of image sizes, two recipes, several seeds, the same
+data and epochs for both models at each size; ResNet34 with both heads and with twice the epochs."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -15,12 +15,13 @@ from torch import nn
 
 from ..config import DenseStudySettings
 from ..data.loader import BatchLoader
-from ..data.prepare import DataFacts, LoadedData
+from ..data.prepare import DataFacts, LoadedData, load_dataset
 from ..device import device_name, pick_device
 from ..models import dense4, resnet34_baseline
-from ..original import ORIGINAL_DENSE
+from ..original import ORIGINAL_DENSE, PUBLIC_256
 from ..train import TrainConfig, predict
-from .common import EVAL_BATCH, Cost, Goal, RunInfo, RunResult, StudyResult, measure_cost, train_and_test
+from .common import EVAL_BATCH, RunResult, train_and_test
+from .results import Cost, Goal, RunInfo, StudyResult, measure_cost, settled, t_interval
 
 ModelName = Literal["dense4", "resnet34"]
 RecipeName = Literal["original", "strong"]
@@ -29,6 +30,12 @@ RECIPES: tuple[RecipeName, ...] = ("original", "strong")
 MODELS: dict[str, Callable[[int], nn.Module]] = {
     "dense4": lambda num_classes: dense4(num_classes=num_classes),
     "resnet34": lambda num_classes: resnet34_baseline(num_classes=num_classes, head="original"),
+}
+PLAIN_HEAD = "resnet34_plain"  # ResNet34 with Linear(512, classes) as its head, smallest size, strong recipe
+DOUBLE_EPOCHS = "resnet34_2x"  # ResNet34 (original head) trained 2 x epochs, largest size, strong recipe
+ARCHITECTURES: dict[str, Callable[[int], nn.Module]] = {
+    **MODELS,
+    PLAIN_HEAD: lambda num_classes: resnet34_baseline(num_classes=num_classes, head="plain"),
 }
 
 
@@ -83,18 +90,6 @@ def recipes(
             crop_pad=max(1, image_size // 8),
         ),
     }
-
-
-ABLATIONS: dict[str, tuple[str, Callable[[int], nn.Module]]] = {
-    "k512": ("the original report's Dense4: width 512, concatenation, transition", lambda n: dense4(num_classes=n)),
-    "k256": ("growth rate and stem width 256", lambda n: dense4(num_classes=n, growth_rate=256, init_channels=256)),
-    "k128": ("growth rate and stem width 128", lambda n: dense4(num_classes=n, growth_rate=128, init_channels=128)),
-    "no_concat": ("no concatenation: each bottleneck's output only", lambda n: dense4(num_classes=n, concat=False)),
-    "no_transition": (
-        "no transition (1x1 conv + pool) between the blocks",
-        lambda n: dense4(num_classes=n, transition=False),
-    ),
-}
 
 
 def planned_recipes(
@@ -154,11 +149,22 @@ def final_conv_map_size(model: nn.Module, *, image_size: int) -> int:
 
 
 def _pm(values: list[float]) -> str:
-    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
+    """'mean ± sd' over seeds, the sample standard deviation (n - 1); '± 0.000' marks a lone seed."""
+    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.3f}"
 
 
 def _signed(x: float) -> str:
     return f"{x:+.3f}"
+
+
+def _ratio(a: float, b: float) -> float:
+    """a / b; inf when b is 0 (a baseline at 0 accuracy, as in the smoke profile)."""
+    return a / b if b else float("inf")
+
+
+def _all_settled(flags: list[bool | None]) -> bool | None:
+    """Settled when every part is (None when any part has no interval)."""
+    return None if any(f is None for f in flags) else all(flags)
 
 
 def _join(items: list[str]) -> str:
@@ -168,16 +174,72 @@ def _join(items: list[str]) -> str:
 
 
 @dataclass
+class SweepPoint:
+    """One image size and recipe of the sweep: every model's runs (one per seed) and its multiply-adds
+    per image at this size. Models: dense4, resnet34 (original head), and where they ran
+    resnet34_plain (plain head) and resnet34_2x (twice the epochs, `epochs_by_model`)."""
+
+    image_size: int
+    recipe: str
+    epochs: int
+    train_images: int
+    runs: dict[str, list[RunResult]] = field(default_factory=dict)
+    epochs_by_model: dict[str, int] = field(default_factory=dict)
+    macs: dict[str, int] = field(default_factory=dict)  # model -> multiply-adds per image at image_size
+
+    @property
+    def label(self) -> str:
+        return f"{self.image_size} px, {self.recipe} recipe"
+
+    def acc(self, model: str) -> list[float]:
+        """Test accuracy of each seed's run."""
+        return [r.test.accuracy for r in self.runs.get(model, [])]
+
+    def ratio(self, baseline: str = "resnet34") -> float:
+        """mean Dense4 / mean `baseline` test accuracy."""
+        return _ratio(float(np.mean(self.acc("dense4"))), float(np.mean(self.acc(baseline))))
+
+    def seed_ratios(self, baseline: str = "resnet34") -> list[float]:
+        """Dense4 / `baseline` seed by seed (same seed, same data order), for the seeds both ran."""
+        return [_ratio(a, b) for a, b in zip(self.acc("dense4"), self.acc(baseline))]
+
+    def ratio_interval(self, baseline: str = "resnet34") -> tuple[float, float]:
+        """(mean, half-width) of a 95% t-interval of the per-seed ratios (nan half-width: one seed)."""
+        return t_interval(self.seed_ratios(baseline))
+
+    def training_macs(self, model: str) -> float:
+        """Multiply-adds one run of `model` spends training: 3 x (forward) per image x images x epochs
+        (backward ~ 2 x forward)."""
+        return 3.0 * self.macs[model] * self.train_images * self.epochs_by_model.get(model, self.epochs)
+
+    def to_json(self) -> dict:
+        return {
+            "image_size": self.image_size,
+            "recipe": self.recipe,
+            "seeds": len(self.acc("dense4")),
+            "epochs": self.epochs,
+            "epochs_by_model": self.epochs_by_model,
+            "train_images": self.train_images,
+            **{m: self.acc(m) for m in self.runs},
+            "best_epoch": {m: [r.best_epoch for r in runs] for m, runs in self.runs.items()},
+            "ratio": {b: self.ratio(b) for b in self.runs if b != "dense4"},
+            "ratio_per_seed": {b: self.seed_ratios(b) for b in self.runs if b != "dense4"},
+            "macs_per_image": self.macs,
+        }
+
+
+@dataclass
 class DenseStudyResult(StudyResult):
-    """Every recipe x model x seed run, the models' costs, the ablation, and what a report says about
-    them: tables, per-class results, Findings and Limitations (every number from this run)."""
+    """The sweep (every size x recipe x model x seed), the detail size's runs in `runs`, the models'
+    costs, and what a report says about them: tables, per-class results, Findings and Limitations
+    (every number from this run). `info.image_size` is the detail size."""
 
     info: RunInfo
-    runs: dict[str, dict[str, list[RunResult]]] = field(default_factory=dict)  # recipe -> model -> per seed
+    runs: dict[str, dict[str, list[RunResult]]] = field(default_factory=dict)  # detail size: recipe -> model -> seeds
+    sweep: list[SweepPoint] = field(default_factory=list)
     recipes: dict[str, dict[str, Recipe]] = field(default_factory=dict)  # recipe -> model -> Recipe
     costs: dict[str, Cost] = field(default_factory=dict)
     train_images_per_s: dict[str, float] = field(default_factory=dict)
-    ablation: dict[str, dict] = field(default_factory=dict)
     data: DataFacts | None = None  # what the run used (None in hand-made results)
     labels: np.ndarray | None = None  # the test split's true labels, in order
     predictions: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # recipe -> model -> first seed's
@@ -215,53 +277,154 @@ class DenseStudyResult(StudyResult):
 
     def ratio(self, recipe: str) -> float:
         """mean Dense4 / mean ResNet34 test accuracy."""
-        return float(
-            np.mean(self.metric(recipe, "dense4", "accuracy")) / np.mean(self.metric(recipe, "resnet34", "accuracy"))
-        )
+        d, r = self.metric(recipe, "dense4", "accuracy"), self.metric(recipe, "resnet34", "accuracy")
+        return _ratio(float(np.mean(d)), float(np.mean(r)))
 
     def seed_ratios(self, recipe: str) -> list[float]:
         """Dense4 / ResNet34 test accuracy seed by seed (same seed, same data order)."""
         d, r = self.metric(recipe, "dense4", "accuracy"), self.metric(recipe, "resnet34", "accuracy")
-        return [a / b if b else float("inf") for a, b in zip(d, r)]
+        return [_ratio(a, b) for a, b in zip(d, r)]
+
+    def points(self, recipe: str | None = None) -> list[SweepPoint]:
+        """The sweep's points (of one recipe), smallest size first."""
+        return sorted((p for p in self.sweep if recipe in (None, p.recipe)), key=lambda p: (p.image_size, p.recipe))
+
+    def double_epoch_runs(self) -> list[RunResult]:
+        """ResNet34 trained 2 x epochs (largest size, strong recipe); empty when it did not run."""
+        return [r for p in self.sweep for r in p.runs.get(DOUBLE_EPOCHS, [])]
+
+    @staticmethod
+    def _ratio_numbers(p: SweepPoint, baseline: str = "resnet34") -> str:
+        d, b = p.acc("dense4"), p.acc(baseline)
+        text = f"Dense4 {_pm(d)}, {baseline} {_pm(b)}: ratio {p.ratio(baseline):.3f}"
+        m, h = p.ratio_interval(baseline)
+        if len(d) == len(b) and not np.isnan(h):
+            where = "above" if m - h >= 0.9 else "below" if m + h < 0.9 else "across"
+            text += f"; per-seed ratios {m:.3f}, 95% CI [{m - h:.3f}, {m + h:.3f}] ({where} 0.90)"
+        elif len(b) < len(d):
+            text += f" ({baseline}: {len(b)} seed{'s' if len(b) != 1 else ''}, so no interval)"
+        return text
 
     def goals(self) -> list[Goal]:
-        """The requirement (>= 0.90 of ResNet34) per recipe, and the aim (>= 1.00 with fewer parameters)."""
-        fewer = self.costs["dense4"].params < self.costs["resnet34"].params
-        rows = []
-        for rec in self.runs:
-            r = self.ratio(rec)
-            rows.append(
-                Goal(
-                    f"{rec} recipe: Dense4 >= 0.90 x ResNet34 mean test accuracy",
-                    r >= 0.9,
-                    f"ratio {r:.3f} over seeds {self.seeds}",
-                )
+        """At every size and recipe: Dense4 >= 0.90 x ResNet34 (mean test accuracy over seeds; the
+        numbers give the per-seed ratios' 95% interval); against ResNet34 with twice the epochs at the
+        largest size; and the aim, >= 1.00 at every size under the strong recipe."""
+        rows = [
+            Goal(
+                f"{p.label}: Dense4 >= 0.90 x ResNet34 test accuracy",
+                p.ratio() >= 0.9,
+                self._ratio_numbers(p),
+                settled(*p.ratio_interval(), 0.9),
             )
-        if "strong" in self.runs:
-            r = self.ratio("strong")
+            for p in self.points()
+        ]
+        for p in self.points("strong"):
+            if DOUBLE_EPOCHS in p.runs:
+                e = p.epochs_by_model[DOUBLE_EPOCHS]
+                rows.append(
+                    Goal(
+                        f"{p.label}: Dense4 ({p.epochs} epochs) >= 0.90 x ResNet34 trained {e} epochs",
+                        p.ratio(DOUBLE_EPOCHS) >= 0.9,
+                        self._ratio_numbers(p, DOUBLE_EPOCHS),
+                        settled(*p.ratio_interval(DOUBLE_EPOCHS), 0.9)
+                        if len(p.acc(DOUBLE_EPOCHS)) == len(p.acc("dense4"))
+                        else None,
+                    )
+                )
+        strong = self.points("strong")
+        if strong:
             rows.append(
                 Goal(
-                    "strong recipe: Dense4 >= 1.00 x ResNet34 with fewer parameters",
-                    r >= 1 and fewer,
-                    f"ratio {r:.3f}; params {self.costs['dense4'].params:,} vs {self.costs['resnet34'].params:,}",
+                    "aim: Dense4 >= 1.00 x ResNet34 at every size (strong recipe)",
+                    all(p.ratio() >= 1 for p in strong),
+                    "; ".join(f"{p.image_size} px {p.ratio():.3f}" for p in strong),
+                    _all_settled([settled(*p.ratio_interval(), 1.0) for p in strong]),
                 )
             )
         return rows
 
     def headline(self) -> list[str]:
-        lines = []
-        for rec in self.runs:
-            d, r = self.metric(rec, "dense4", "accuracy"), self.metric(rec, "resnet34", "accuracy")
-            lines.append(
-                f"- {rec} recipe: Dense4 {np.mean(d):.3f} ± {np.std(d):.3f}, ResNet34 {np.mean(r):.3f} ± "
-                f"{np.std(r):.3f} test accuracy (mean ± sd over seeds): ratio {self.ratio(rec):.3f}"
-            )
+        lines = [
+            f"- {p.label}: Dense4 {_pm(p.acc('dense4'))}, ResNet34 {_pm(p.acc('resnet34'))} test accuracy "
+            f"(mean ± sd over {len(p.acc('dense4'))} seeds): ratio {p.ratio():.3f}"
+            for p in self.points()
+        ]
+        for p in self.points("strong"):
+            if DOUBLE_EPOCHS in p.runs:
+                lines.append(
+                    f"- {p.image_size} px, ResNet34 trained {p.epochs_by_model[DOUBLE_EPOCHS]} epochs: "
+                    f"{_pm(p.acc(DOUBLE_EPOCHS))} ({len(p.acc(DOUBLE_EPOCHS))} seed(s)); Dense4 / it = "
+                    f"{p.ratio(DOUBLE_EPOCHS):.3f}"
+                )
         c = self.costs
-        lines.append(
-            f"- Dense4 has {c['dense4'].params / c['resnet34'].params:.2f}x ResNet34's parameters but "
-            f"{c['dense4'].macs / c['resnet34'].macs:.2f}x its multiply-adds per image at {self.info.image_size} px"
-        )
+        if {"dense4", "resnet34"} <= set(c):
+            lines.append(
+                f"- Dense4 has {c['dense4'].params / c['resnet34'].params:.2f}x ResNet34's parameters but "
+                f"{c['dense4'].macs / c['resnet34'].macs:.2f}x its multiply-adds per image at {self.info.image_size} px"
+            )
         return lines
+
+    def sweep_table(self) -> pd.DataFrame:
+        """One row per size, recipe and model: epochs, seeds, test accuracy mean ± sd, each seed's best
+        epoch, Dense4 / this model (mean ratio, and the per-seed ratios' 95% interval), multiply-adds
+        per image and per training run."""
+        rows = []
+        for p in self.points():
+            for m, runs in p.runs.items():
+                row = {
+                    "size (px)": p.image_size,
+                    "recipe": p.recipe,
+                    "model": m,
+                    "epochs": p.epochs_by_model.get(m, p.epochs),
+                    "seeds": len(runs),
+                    "test accuracy": _pm(p.acc(m)),
+                    "best epochs": ", ".join(str(r.best_epoch) for r in runs),
+                    "Dense4 / model": "" if m == "dense4" else f"{p.ratio(m):.3f}",
+                    "95% CI of ratio": "",
+                    "multiply-adds / image (G)": round(p.macs.get(m, 0) / 1e9, 3),
+                    "training multiply-adds (P)": round(p.training_macs(m) / 1e15, 3) if m in p.macs else "",
+                }
+                mean, h = p.ratio_interval(m)
+                if m != "dense4" and len(runs) == len(p.runs["dense4"]) and not np.isnan(h):
+                    row["95% CI of ratio"] = f"[{mean - h:.3f}, {mean + h:.3f}]"
+                rows.append(row)
+        return pd.DataFrame(rows).set_index(["size (px)", "recipe", "model"])
+
+    def ratio_series(self) -> dict[str, dict[int, list[float]]]:
+        """Series name -> size -> per-seed Dense4 / baseline ratios, for the ratio-vs-size figure
+        (a baseline with fewer seeds than Dense4: mean Dense4 over each of its seeds)."""
+        out: dict[str, dict[int, list[float]]] = {}
+        for p in self.points():
+            out.setdefault(f"{p.recipe} recipe vs ResNet34", {})[p.image_size] = p.seed_ratios()
+            if DOUBLE_EPOCHS in p.runs:
+                d = float(np.mean(p.acc("dense4")))
+                out.setdefault(f"{p.recipe} recipe vs ResNet34, {p.epochs_by_model[DOUBLE_EPOCHS]} epochs", {})[
+                    p.image_size
+                ] = [_ratio(d, b) for b in p.acc(DOUBLE_EPOCHS)]
+        return out
+
+    @staticmethod
+    def references() -> dict[str, tuple[int, float]]:
+        """Ratios measured elsewhere, for the figure: label -> (image size, Dense4 / ResNet34)."""
+        o, pub = ORIGINAL_DENSE, PUBLIC_256
+        return {
+            f"original report ({o.num_classes} classes, {o.epochs} epochs, 1 run)": (o.image_size, o.ratio),
+            f"{pub.source} ({pub.epochs} epochs)": (pub.image_size, pub.ratio),
+        }
+
+    def compute_curves(self) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+        """Panel (size, strong recipe) -> model -> (training multiply-adds after each epoch, validation
+        accuracy per epoch as a seeds x epochs array): accuracy at equal training compute."""
+        out = {}
+        for p in self.points("strong"):
+            panel = {}
+            for m, runs in p.runs.items():
+                per_epoch = p.training_macs(m) / p.epochs_by_model.get(m, p.epochs)
+                n = min(len(r.history) for r in runs)
+                val = np.array([[h["val_acc"] for h in r.history[:n]] for r in runs])
+                panel[m] = (per_epoch * np.arange(1, n + 1), val)
+            out[f"{p.image_size} px"] = panel
+        return out
 
     # -- tables -------------------------------------------------------------------------------
     def metrics_table(self) -> pd.DataFrame:
@@ -315,46 +478,6 @@ class DenseStudyResult(StudyResult):
         }
         which = max(spreads, key=spreads.get)
         return spreads[which], which
-
-    def ablation_effects(self) -> dict[str, tuple[float, bool | None]]:
-        """Ablation variant -> (test accuracy minus the original Dense4's (k512), whether the
-        difference exceeds the seed spread of the main runs; None when no spread is known)."""
-        if "k512" not in self.ablation:
-            return {}
-        spread = self.seed_spread()
-        base = self.ablation["k512"]["test_acc"]
-        out = {}
-        for name, v in self.ablation.items():
-            if name == "k512":
-                continue
-            diff = float(v["test_acc"] - base)
-            out[name] = (diff, None if spread is None else abs(diff) > spread[0])
-        return out
-
-    def ablation_table(self) -> pd.DataFrame:
-        """The ablation: what changed, conv layers, parameters (integers), multiply-adds, test
-        accuracy and its difference to the original Dense4 (k512), and whether that difference is
-        larger than the seed spread of the main runs."""
-        effects = self.ablation_effects()
-        rows = []
-        for name, v in self.ablation.items():
-            diff, exceeds = effects.get(name, (0.0, None))
-            rows.append(
-                {
-                    "variant": name,
-                    "what": v["what"],
-                    "conv layers": int(v["convs"]),
-                    "params": int(v["params"]),
-                    f"multiply-adds / image at {self.info.image_size} px (G)": round(v["macs"] / 1e9, 3),
-                    "test accuracy": round(float(v["test_acc"]), 3),
-                    "minus k512": "" if name == "k512" else _signed(diff),
-                    "beyond seed spread": ""
-                    if name == "k512"
-                    else {True: "yes", False: "no", None: "unknown"}[exceeds],
-                    "best epoch": int(v["best_epoch"]),
-                }
-            )
-        return pd.DataFrame(rows).set_index("variant")
 
     def confusion_panels(self) -> dict[str, np.ndarray]:
         """Title -> confusion matrix of every recipe and model's first-seed run."""
@@ -469,40 +592,81 @@ class DenseStudyResult(StudyResult):
             columns=["quantity", "original report", "this run", "same setting?"],
         ).set_index("quantity")
 
-    def _finding_recipes(self) -> list[str]:
-        n = len(self.seeds)
-        over = f"mean ± sd over {n} seeds" if n > 1 else f"one seed ({self.seeds[0]}), so no spread"
+    def _finding_sweep(self) -> list[str]:
+        """Each size and recipe: the ratio, its per-seed interval and the verdict; then the trend over sizes."""
         lines = []
-        for rec in self.runs:
-            d, r = self.metric(rec, "dense4", "accuracy"), self.metric(rec, "resnet34", "accuracy")
-            ratio, per_seed = self.ratio(rec), self.seed_ratios(rec)
-            show = _pm if n > 1 else (lambda v: f"{v[0]:.3f}")
-            if ratio >= 1:
+        for p in self.points():
+            r = p.ratio()
+            if r >= 1:
                 verdict = "the 0.90 requirement and the 1.00 aim are both met"
-            elif ratio >= 0.9:
+            elif r >= 0.9:
                 verdict = "the 0.90 requirement is met, the 1.00 aim is not"
             else:
-                verdict = "the 0.90 requirement is missed (and so is the 1.00 aim)"
-            seeds_text = ""
-            if n > 1:
-                met = sum(x >= 0.9 for x in per_seed)
-                seeds_text = f"; seed by seed {_pm(per_seed)}, at least 0.90 in {met} of {n} seeds"
+                verdict = f"the 0.90 requirement is missed by {0.9 - r:.3f}"
+            m, h = p.ratio_interval()
+            n = len(p.acc("dense4"))
+            if np.isnan(h):
+                sure = " (one seed: no interval, so the verdict is not settled)" if n == 1 else ""
+            elif m - h >= 0.9 and (r < 1 or m - h >= 1):
+                sure = f"; the per-seed ratios' 95% interval [{m - h:.3f}, {m + h:.3f}] agrees"
+            else:
+                sure = f"; but the per-seed ratios' 95% interval [{m - h:.3f}, {m + h:.3f}] crosses a threshold"
             lines.append(
-                f"- **{rec} recipe**: Dense4 {show(d)}, ResNet34 {show(r)} test accuracy ({over}); Dense4 / ResNet34 "
-                f"= {ratio:.3f}{seeds_text}: {verdict}."
+                f"- **{p.label}**: Dense4 {_pm(p.acc('dense4'))}, ResNet34 {_pm(p.acc('resnet34'))} (mean ± sd over "
+                f"{n} seeds, {p.epochs} epochs): ratio {r:.3f}, {verdict}{sure}."
+            )
+        strong = self.points("strong")
+        if len(strong) > 1:
+            a, b = strong[0], strong[-1]
+            trend = "falls" if b.ratio() < a.ratio() else "rises" if b.ratio() > a.ratio() else "stays"
+            lines.append(
+                f"- **Image size**: with the strong recipe the ratio {trend} from {a.ratio():.3f} at {a.image_size} px "
+                f"to {b.ratio():.3f} at {b.image_size} px (ResNet34 {np.mean(a.acc('resnet34')):.3f} -> "
+                f"{np.mean(b.acc('resnet34')):.3f}, Dense4 {np.mean(a.acc('dense4')):.3f} -> "
+                f"{np.mean(b.acc('dense4')):.3f}). References from elsewhere (figure): the original report "
+                f"{ORIGINAL_DENSE.ratio:.2f} at {ORIGINAL_DENSE.image_size} px, {PUBLIC_256.source} "
+                f"{PUBLIC_256.ratio:.2f} at {PUBLIC_256.image_size} px."
             )
         if {"original", "strong"} <= set(self.runs):
             moves = []
             for m in ("dense4", "resnet34"):
                 delta = np.mean(self.metric("strong", m, "accuracy")) - np.mean(self.metric("original", m, "accuracy"))
-                moves.append(
-                    f"raises {m} by {delta:.3f}"
-                    if delta > 0
-                    else f"lowers {m} by {-delta:.3f}"
-                    if delta < 0
-                    else f"leaves {m} unchanged"
+                moves.append(f"{'raises' if delta > 0 else 'lowers'} {m} by {abs(delta):.3f}")
+            lines.append(
+                f"- **Recipe** ({self.info.image_size} px): the strong recipe {_join(moves)} (mean test accuracy)."
+            )
+        return lines
+
+    def _finding_baselines(self) -> list[str]:
+        """Is ResNet34 handicapped by its head or by too few epochs?"""
+        lines = []
+        for p in self.points("strong"):
+            if PLAIN_HEAD in p.runs:
+                diff = [a - b for a, b in zip(p.acc(PLAIN_HEAD), p.acc("resnet34"))]
+                m, h = t_interval(diff)
+                ci = "" if np.isnan(h) else f" (95% CI ± {h:.3f})"
+                effect = (
+                    "within noise: the head does not decide the comparison"
+                    if np.isnan(h) or abs(m) <= h
+                    else "beyond the seed noise"
                 )
-            lines.append(f"- **Recipe**: the strong recipe {_join(moves)} (mean test accuracy).")
+                lines.append(
+                    f"- **ResNet34's head** ({p.label}): the plain head (Linear(512, classes)) "
+                    f"{_pm(p.acc(PLAIN_HEAD))} vs the original report's (1000-way fc, ReLU, Linear) "
+                    f"{_pm(p.acc('resnet34'))}: {m:+.3f}{ci}, {effect}; Dense4 / plain-head ResNet34 = "
+                    f"{p.ratio(PLAIN_HEAD):.3f}."
+                )
+            if DOUBLE_EPOCHS in p.runs:
+                e2 = p.epochs_by_model[DOUBLE_EPOCHS]
+                gain = np.mean(p.acc(DOUBLE_EPOCHS)) - np.mean(p.acc("resnet34"))
+                best = ", ".join(str(r.best_epoch) for r in p.runs[DOUBLE_EPOCHS])
+                cheaper = p.training_macs(DOUBLE_EPOCHS) / p.training_macs("dense4")
+                lines.append(
+                    f"- **ResNet34 trained longer** ({p.label}): {e2} epochs give {_pm(p.acc(DOUBLE_EPOCHS))} "
+                    f"({len(p.acc(DOUBLE_EPOCHS))} seed(s); best epoch {best} of {e2}), {gain:+.3f} over {p.epochs} "
+                    f"epochs; Dense4 ({p.epochs} epochs) / it = {p.ratio(DOUBLE_EPOCHS):.3f}. Even with twice the "
+                    f"epochs ResNet34 spends {cheaper:.2f}x Dense4's training multiply-adds."
+                )
         return lines
 
     def _finding_cost(self) -> list[str]:
@@ -545,39 +709,6 @@ class DenseStudyResult(StudyResult):
                 f"(Dense4 vs ResNet34, median epoch): {how}{lat}."
             )
         return lines
-
-    def _finding_ablation(self) -> list[str]:
-        effects = self.ablation_effects()
-        if not effects:
-            return []
-        seed = self.seeds[0]
-        diffs = [f"{name} {diff:+.3f}" for name, (diff, _) in effects.items()]
-        spread = self.seed_spread()
-        head = (
-            f"- **Ablation** (original recipe, seed {seed}, one run per variant; test accuracy minus the original "
-            f"Dense4 k512's {self.ablation['k512']['test_acc']:.3f}): {_join(diffs)}. "
-        )
-        if spread is None:
-            return [
-                head + "With one seed in the main runs the seed-to-seed spread is unknown, so none of these "
-                "differences can be called an effect."
-            ]
-        value, which = spread
-        beyond = [f"{n} ({d:+.3f})" for n, (d, e) in effects.items() if e]
-        within = [n for n, (d, e) in effects.items() if not e]
-        parts = [f"The seed spread of the main runs is {value:.3f} (largest max - min over seeds: {which})."]
-        if beyond:
-            parts.append(
-                f"Beyond it: {_join(beyond)}; each variant ran once, so these are indications, not measured effects."
-            )
-        else:
-            parts.append("No difference exceeds it.")
-        if within:
-            parts.append(f"Within it, so not effects: {_join(within)}.")
-        parts.append(
-            "The ablation cannot say how the variants fare with the strong recipe, more epochs or larger images."
-        )
-        return [head + " ".join(parts)]
 
     def _finding_epochs(self) -> list[str]:
         """Where both models' best validation epoch is the last one, training was still improving."""
@@ -645,11 +776,11 @@ class DenseStudyResult(StudyResult):
     def findings_markdown(self) -> str:
         """The Findings section: every number from this run, outcome-dependent wording chosen here."""
         lines = [
-            *self._finding_recipes(),
+            *self._finding_sweep(),
+            *self._finding_baselines(),
             *self._finding_cost(),
             *self._finding_epochs(),
             *self._finding_classes(),
-            *self._finding_ablation(),
             *self._finding_original(),
         ]
         return "\n".join(lines)
@@ -665,21 +796,40 @@ class DenseStudyResult(StudyResult):
             frac = d.used["train"] / max(1, d.available["train"])
             lines.append(
                 f"- **Data**: {d.name}, {d.num_classes} classes (names: {d.class_names_from}); images used: {used} "
-                f"({frac:.0%} of the training images). The models see {d.image_size}x{d.image_size} px images "
-                f"resized from stored images of {d.photo_size}."
+                f"({frac:.0%} of the training images; the same images at every size). The models see "
+                f"{_join([f'{z}x{z}' for z in sorted({p.image_size for p in self.sweep} or {d.image_size})])} px "
+                f"images resized from stored images of {d.photo_size}."
             )
-        still = all(
-            r.best_epoch == len(r.history) for models in self.runs.values() for runs in models.values() for r in runs
-        )
+        every = [r for p in self.sweep for runs in p.runs.values() for r in runs] or [
+            r for models in self.runs.values() for runs in models.values() for r in runs
+        ]
+        late = sum(r.best_epoch > 0.8 * len(r.history) for r in every)
         lines.append(
             f"- **Training length**: {self.epochs} epoch{'s' if self.epochs != 1 else ''} per run (the original "
-            f"report: {o.epochs})" + ("; every run was still improving at its last epoch." if still else ".")
+            f"report: {o.epochs}); the best validation epoch is in the last fifth of training in {late} of "
+            f"{len(every)} runs"
+            + (
+                ", so most runs were still improving when they stopped: longer training would raise both models "
+                "and could move the ratio (ResNet34 with twice the epochs measures how far)."
+                if late > len(every) / 2
+                else "."
+            )
         )
+        if all(p.ratio() >= 0.9 for p in self.sweep):
+            lines.append(
+                "- **No other four-layer design was trained**: Dense4 met the 0.90 requirement at every size and "
+                "recipe measured, so the search for a better <= 4-conv network (the issue's fallback) did not run."
+            )
         n = len(self.seeds)
         lines.append(
             f"- **Seeds**: {n} per recipe and model ({', '.join(map(str, self.seeds))})"
             + ("; with one seed no spread is measured." if n == 1 else ".")
-            + f" The ablation ran once per variant (seed {self.seeds[0]})."
+            + (
+                f" ResNet34 with twice the epochs ran {len(self.double_epoch_runs())} seed"
+                f"{'s' if len(self.double_epoch_runs()) != 1 else ''}."
+                if self.double_epoch_runs()
+                else ""
+            )
         )
         lines.append(
             f"- **Machine**: {i.device}. Images/s and latencies hold for this machine only; multiply-adds and "
@@ -700,24 +850,26 @@ class DenseStudyResult(StudyResult):
                 reasons.append(f"training uses {d.used['train']:,} of {d.available['train']:,} training images")
         reasons.append(f"training lasts {self.epochs} epoch{'s' if self.epochs != 1 else ''}")
         lines.append(f"- **Why absolute accuracy is low**: {_join(reasons)}.")
-        fm = self.final_map.get("resnet34", {})
-        if i.image_size in fm:
-            f = fm[i.image_size]
-            design = fm.get(224)
-            dense_f = self.final_map.get("dense4", {}).get(i.image_size)
+        fm, dm = self.final_map.get("resnet34", {}), self.final_map.get("dense4", {})
+        sizes = sorted({p.image_size for p in self.sweep} or {i.image_size})
+        maps = [f"{fm[s]}x{fm[s]} at {s} px" for s in sizes if s in fm]
+        if maps:
             text = (
-                f"- **ResNet34 at {i.image_size} px**: torchvision's ResNet34 (7x7 stride-2 stem, stride-2 max-pool, "
-                f"three stride-2 stages) shrinks a {i.image_size} px image to a {f}x{f} map at layer4"
+                "- **ResNet34's last stage**: torchvision's ResNet34 (7x7 stride-2 stem, stride-2 max-pool, three "
+                f"stride-2 stages) leaves layer4 a map of {_join(maps)}"
             )
-            if design is not None:
-                text += f", against {design}x{design} at the 224 px it was designed for"
-            if dense_f is not None:
-                text += f"; Dense4's last map is {dense_f}x{dense_f}"
+            if 224 in fm:
+                text += f", against {fm[224]}x{fm[224]} at the 224 px it was designed for"
+            dense_maps = [f"{dm[s]}x{dm[s]}" for s in sizes if s in dm]
+            if dense_maps:
+                text += f"; Dense4's last map is {_join(dense_maps)}"
+            small = [s for s in sizes if s in fm and fm[s] <= 2]
             text += (
-                ". Its last stage then convolves maps with almost no spatial extent, which handicaps ResNet34 at "
-                "this size: the ratio says little about larger images."
-                if f <= 2
-                else ". Both keep spatial detail to their last layer at this size."
+                f". At {_join([f'{s} px' for s in small])} its last stage convolves maps with almost no spatial "
+                "extent, which handicaps ResNet34 there; the larger sizes of the sweep are the fairer comparison, "
+                f"and sizes above {sizes[-1]} px were not measured here."
+                if small
+                else ". Both keep spatial detail to their last layer at these sizes."
             )
             lines.append(text)
         lines.append(
@@ -768,7 +920,7 @@ class DenseStudyResult(StudyResult):
             "macs": {m: c.macs for m, c in self.costs.items()},
             "train_images_per_s": self.train_images_per_s,
             "latency_ms_per_image": {m: c.latency_ms for m, c in self.costs.items()},
-            "ablation": self.ablation,
+            "sweep": [p.to_json() for p in self.sweep],
             "seed_spread": None if spread is None else {"value": spread[0], "run": spread[1]},
             "class_names": self.class_names,
             "data": None if self.data is None else self.data.as_dict(),
@@ -781,85 +933,115 @@ def steps_per_epoch(data: LoadedData, batch: int) -> int:
     return -(-len(data.splits["train"]) // batch)
 
 
+def detail_size(settings: DenseStudySettings) -> int:
+    """The size shown in detail (confusion matrices, per-class accuracy, costs, the original report's
+    table): the largest size where both recipes run, else the largest size of the sweep."""
+    both = set(settings.sizes) & set(settings.original_sizes)
+    return max(both or settings.sizes)
+
+
+def load_sweep_data(
+    source: LoadedData, *, settings: DenseStudySettings, eval_per_class: int | None
+) -> dict[int, LoadedData]:
+    """size -> the data notebook 02 trains on at that size: `source`'s dataset, its first
+    `settings.train_per_class` training images per class (None: as many as `source` holds) and
+    `eval_per_class` validation/test images, decoded at each size of the sweep (cached on disk)."""
+    per_class = settings.train_per_class
+    if per_class is None:
+        per_class = source.facts().used["train"] // max(1, source.num_classes) if source.splits else None
+    out = {}
+    for size in sorted(set(settings.sizes)):
+        out[size] = load_dataset(source.path, size=size, train_per_class=per_class, eval_per_class=eval_per_class)
+    return out
+
+
+def _train(name, model: str, data: LoadedData, recipe: Recipe, seed: int, run_dir: Path | None, epochs: int):
+    config = recipe.config if epochs == recipe.config.epochs else replace(recipe.config, epochs=epochs)
+    return train_and_test(
+        name,
+        lambda: ARCHITECTURES[model](data.num_classes),
+        data,
+        config=config,
+        batch_size=recipe.batch_size,
+        seed=seed,
+        run_dir=run_dir,
+        flip=recipe.flip,
+        crop_pad=recipe.crop_pad,
+    )
+
+
 def run_dense_study(
-    data: LoadedData,
+    datasets: dict[int, LoadedData],
     *,
     settings: DenseStudySettings,
     profile: str,
     seeds: list[int],
     run_dir: Path | None,
-    recipe_names: tuple[str, ...] = RECIPES,
-    ablation: bool = True,
 ) -> DenseStudyResult:
-    """Train Dense4 and ResNet34 under every recipe and seed, evaluate on the test split (keeping the
-    first seed's predictions), measure both models' cost, then (ablation=True) the Dense4 ablation
-    with the original recipe, first seed."""
+    """The resolution sweep: at every size in `settings.sizes`, Dense4 and ResNet34 under the strong
+    recipe (and the original recipe at `settings.original_sizes`), every seed, evaluated on the test
+    split; ResNet34 with the plain head at the smallest size and with twice the epochs at the largest
+    (strong recipe). At the detail size (:func:`detail_size`) the first seed's predictions are kept and
+    both models' cost (parameters, multiply-adds, latency) is measured; multiply-adds at every size.
+
+    `datasets` maps each size to its data (:func:`load_sweep_data`); run names are
+    `<model>-<recipe>-<size>px-seed<seed>`.
+    """
     device = pick_device()
-    res = DenseStudyResult(RunInfo(data.name, profile, data.eval_split, data.size, device_name(device), list(seeds)))
+    sizes = sorted(settings.sizes)
+    missing = sorted(set(sizes) - set(datasets))
+    if missing:
+        raise ValueError(f"no data for the sweep's sizes {missing} px (have {sorted(datasets)})")
+    shown = detail_size(settings)
+    data = datasets[shown]
+    res = DenseStudyResult(RunInfo(data.name, profile, data.eval_split, shown, device_name(device), list(seeds)))
     res.data = data.facts()
-    test = data.splits[data.eval_split]
-    res.labels = test.labels.numpy().copy()
-    for rname, by_model in planned_recipes(data, settings=settings, recipe_names=recipe_names).items():
-        res.runs[rname], res.recipes[rname], res.predictions[rname] = {}, {}, {}
-        for model, recipe in by_model.items():
-            res.recipes[rname][model] = recipe
-            res.runs[rname][model] = []
-            for seed in seeds:
-                name = f"{model}-{rname}-seed{seed}"
-                trained, run = train_and_test(
-                    name,
-                    lambda m=model: MODELS[m](data.num_classes),
-                    data,
-                    config=recipe.config,
-                    batch_size=recipe.batch_size,
-                    seed=seed,
-                    run_dir=run_dir,
-                    flip=recipe.flip,
-                    crop_pad=recipe.crop_pad,
-                )
-                res.runs[rname][model].append(run)
-                if seed == seeds[0]:
-                    loader = BatchLoader(test, batch_size=EVAL_BATCH, device=device)
-                    _, y_pred, _ = predict(trained, loader, device=device)
-                    res.predictions[rname][model] = y_pred
-                del trained
-    shape = (3, data.size, data.size)
+    res.labels = data.splits[data.eval_split].labels.numpy().copy()
+    n_runs = sum(len(seeds) * (2 if s in settings.original_sizes else 1) * 2 for s in sizes)
+    n_runs += len(seeds) + min(settings.resnet34_2x_seeds, len(seeds))
+    print(f"{n_runs} training runs: sizes {', '.join(map(str, sizes))} px, seeds {seeds}")
+    for size in sizes:
+        d = datasets[size]
+        steps = steps_per_epoch(d, settings.batch_size)
+        names = ("original", "strong") if size in settings.original_sizes else ("strong",)
+        for rname in names:
+            point = SweepPoint(
+                image_size=size, recipe=rname, epochs=settings.epochs, train_images=len(d.splits["train"])
+            )
+            extra: list[tuple[str, str, list[int], int]] = []  # (result name, architecture, seeds, epochs)
+            if rname == "strong" and size == sizes[0]:
+                extra.append((PLAIN_HEAD, PLAIN_HEAD, seeds, settings.epochs))
+            if rname == "strong" and size == sizes[-1] and settings.resnet34_2x_seeds:
+                extra.append((DOUBLE_EPOCHS, "resnet34", seeds[: settings.resnet34_2x_seeds], 2 * settings.epochs))
+            plan = [(m, m, seeds, settings.epochs) for m in MODELS] + extra
+            for key, arch, arch_seeds, epochs in plan:
+                recipe = recipes(settings, image_size=size, model="dense4" if arch == "dense4" else "resnet34",
+                                 steps_per_epoch=steps)[rname]  # fmt: skip
+                point.runs[key], point.epochs_by_model[key] = [], epochs
+                for seed in arch_seeds:
+                    name = f"{key}-{rname}-{size}px-seed{seed}"
+                    trained, run = _train(name, arch, d, recipe, seed, run_dir, epochs)
+                    point.runs[key].append(run)
+                    if size == shown and key in MODELS and seed == seeds[0]:
+                        loader = BatchLoader(d.splits[d.eval_split], batch_size=EVAL_BATCH, device=device)
+                        res.predictions.setdefault(rname, {})[key] = predict(trained, loader, device=device)[1]
+                    del trained
+                if size == shown and key in MODELS:
+                    res.runs.setdefault(rname, {})[key] = point.runs[key]
+                    res.recipes.setdefault(rname, {})[key] = recipe
+            point.macs = {
+                key: measure_cost(ARCHITECTURES[arch](d.num_classes), (3, size, size), device=device, batches=()).macs
+                for key, arch, _, _ in plan
+            }
+            res.sweep.append(point)
+    shape = (3, shown, shown)
     for model, build in MODELS.items():
         res.costs[model] = measure_cost(build(data.num_classes), shape, device=device)
         res.train_images_per_s[model] = float(
             np.median([h["images_per_s"] for runs in res.runs.values() for r in runs[model] for h in r.history])
         )
-        sizes = {data.size, 224} if model == "resnet34" else {data.size}  # 224 px: what ResNet34 was designed for
-        res.final_map[model] = {s: final_conv_map_size(build(data.num_classes), image_size=s) for s in sorted(sizes)}
-    if ablation:
-        res.ablation = run_ablation(data, settings=settings, seed=seeds[0], run_dir=run_dir)
-    return res
-
-
-def run_ablation(data: LoadedData, *, settings: DenseStudySettings, seed: int, run_dir: Path | None) -> dict[str, dict]:
-    """What makes Dense4 work: width, concatenation, transition; original recipe, one seed."""
-    out = {}
-    steps = steps_per_epoch(data, settings.dense4_batch_size)
-    recipe = recipes(settings, image_size=data.size, model="dense4", steps_per_epoch=steps)["original"]
-    for name, (what, build) in ABLATIONS.items():
-        _, run = train_and_test(
-            f"ablation-{name}",
-            lambda b=build: b(data.num_classes),
-            data,
-            config=recipe.config,
-            batch_size=recipe.batch_size,
-            seed=seed,
-            run_dir=run_dir,
-        )
-        model = build(data.num_classes)
-        cost = measure_cost(model, (3, data.size, data.size), device=pick_device(), batches=())
-        out[name] = {
-            "what": what,
-            "test_acc": run.test.accuracy,
-            "macro_f1": run.test.macro_f1,
-            "params": cost.params,
-            "macs": cost.macs,
-            "best_epoch": run.best_epoch,
-            "convs": sum(isinstance(x, nn.Conv2d) for x in model.modules()),
+        res.final_map[model] = {
+            s: final_conv_map_size(build(data.num_classes), image_size=s)
+            for s in sorted({*sizes, *([224] if model == "resnet34" else [])})  # 224 px: ResNet34's design size
         }
-    return out
+    return res
