@@ -441,7 +441,8 @@ def plot_ratio_vs_size(
         shift = 1 + 0.03 * (i - (len(series) - 1) / 2)  # side by side at one size
         xs = [s * shift for s in sizes]
         n = max(len(by_size[s]) for s in sizes)
-        ax.errorbar(xs, means, yerr=[lo, hi], fmt="-o", color=palette[i % 10], capsize=4, label=f"{name} ({n} seeds)")
+        seeds = f"{n} seed{'s' if n != 1 else ''}"
+        ax.errorbar(xs, means, yerr=[lo, hi], fmt="-o", color=palette[i % 10], capsize=4, label=f"{name} ({seeds})")
         for x, s in zip(xs, sizes):
             ax.scatter([x] * len(by_size[s]), by_size[s], s=10, color="black", zorder=4)
     for j, (label, (size, ratio)) in enumerate(references.items()):
@@ -468,21 +469,26 @@ def plot_accuracy_vs_training_compute(
     """One panel per key (e.g. an image size): per model, validation accuracy (mean over seeds, with
     a min-max band) against the training multiply-adds spent so far, one point per epoch (log x), so
     two models are compared at equal training compute."""
-    from matplotlib.ticker import EngFormatter
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
     names = list(dict.fromkeys(m for models in panels.values() for m in models))
+    handles = {}
     fig, axes = plt.subplots(1, len(panels), figsize=(max(7.0, 4.8 * len(panels)), 3.9), squeeze=False, sharey=True)
     for ax, (panel, models) in zip(axes[0], panels.items()):
         for model, (macs, val) in models.items():
             c = sns.color_palette()[names.index(model) % 10]
-            ax.plot(macs, val.mean(0), "-o", ms=3, color=c, label=f"{model} ({len(val)} seeds)")
+            (line,) = ax.plot(macs, val.mean(0), "-o", ms=3, color=c)
+            handles.setdefault(f"{model} ({len(val)} seed{'s' if len(val) != 1 else ''})", line)
             ax.fill_between(macs, val.min(0), val.max(0), color=c, alpha=0.2)
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 3.0)))
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel("training multiply-adds so far")
     axes[0, 0].set_ylabel("validation accuracy")
-    axes[0, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    axes[0, -1].legend(handles.values(), handles.keys(), fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                       borderaxespad=0)  # fmt: skip
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig

@@ -124,3 +124,27 @@ def test_params_vs_channels_separates_coinciding_curves():
         lines["FlexConv pooled (any size): 74,088 params"],
     )
     assert wide.get_linewidth() > dotted.get_linewidth() and dotted.get_linestyle() == ":"
+
+
+def test_ratio_vs_size_marks_the_thresholds_references_and_every_size():
+    series = {"strong recipe vs ResNet34": {32: [1.3, 1.35, 1.4], 64: [1.1, 1.2, 1.25]}}
+    fig = plots.plot_ratio_vs_size(series, references={"original report": (128, 1.18)}, title="t")
+    ax = fig.axes[0]
+    assert _texts(ax.get_xticklabels()) == ["32", "64", "128"]
+    assert {round(line.get_ydata()[0], 2) for line in ax.lines if len(set(line.get_ydata())) == 1} >= {0.9, 1.0}
+    labels = _texts(ax.get_legend().get_texts())
+    assert "strong recipe vs ResNet34 (3 seeds)" in labels and "original report" in labels
+    assert not _overlaps(ax.get_xticklabels(), fig)
+
+
+def test_accuracy_vs_training_compute_names_every_model_once_with_clear_ticks():
+    x = np.array([1e12, 2e12, 3e12])
+    panels = {
+        "32 px": {"dense4": (3 * x, np.ones((3, 3))), "resnet34_plain": (x, np.ones((3, 3)))},
+        "64 px": {"dense4": (12 * x, np.ones((3, 3))), "resnet34_2x": (np.arange(1, 7) * 1e12, np.ones((1, 6)))},
+    }
+    fig = plots.plot_accuracy_vs_training_compute(panels, title="t")
+    labels = _texts(fig.axes[1].get_legend().get_texts())
+    assert labels == ["dense4 (3 seeds)", "resnet34_plain (3 seeds)", "resnet34_2x (1 seed)"]
+    for ax in fig.axes[:2]:
+        assert ax.get_xscale() == "log" and not _overlaps(ax.get_xticklabels(), fig)

@@ -72,7 +72,7 @@ def test_sweep_goals_intervals_baselines_and_json():
     text = res.findings_markdown()
     assert "the ratio falls from 1.300 at 32 px to 0.900 at 64 px" in text
     assert "the plain head (Linear(512, classes)) 0.400 ± 0.010" in text and "within noise" in text
-    assert "6 epochs give 0.550 ± 0.000 (1 seed(s); best epoch 3 of 6), +0.050 over 3 epochs" in text
+    assert "6 epochs give 0.550 ± 0.000 (1 seed; best epoch 3 of 6), +0.050 over 3 epochs" in text
     assert "ResNet34 spends 0.67x Dense4's training multiply-adds" in text  # 2 x 100 vs 300 per image
     series = res.ratio_series()
     assert series["strong recipe vs ResNet34"][32] == pytest.approx([1.25, 1.3, 1.35])
@@ -173,7 +173,7 @@ def test_limitations_name_data_size_epochs_seeds_machine_and_resnet_map():
     assert "**Seeds**: 2 per recipe and model (0, 1)" in text and "**Machine**: cpu (test)" in text
     assert "chance is 1/10 = 0.100 and the best mean test accuracy here is 0.500" in text
     assert "leaves layer4 a map of 1x1 at 32 px, against 7x7 at the 224 px" in text
-    assert "Dense4's last map is 4x4" in text and "handicaps ResNet34 there" in text
+    assert "Dense4's last map is 4x4" in text and "does not reach the sizes where ResNet34 is not handicapped" in text
     assert "No other four-layer design was trained" in text
     assert "this run differs in data, classes, image size, epochs and runs per model" in text
 
@@ -271,7 +271,7 @@ def test_a_tiny_dense_study_keeps_predictions_facts_and_map_sizes(tmp_path, monk
     import numpy as np
 
     import hwlib.studies.dense as dense_module
-    from hwlib.config import DenseStudySettings
+    from hwlib.config import DataSettings, DenseStudySettings
     from hwlib.data import load_dataset
     from hwlib.metrics import accuracy
     from hwlib.params import measure
@@ -290,7 +290,8 @@ def test_a_tiny_dense_study_keeps_predictions_facts_and_map_sizes(tmp_path, monk
     settings = DenseStudySettings(
         epochs=1, seeds=1, batch_size=24, lr=1e-3, dense4_batch_size=24, dense4_lr=1e-3, sizes=(16,), original_sizes=()
     )
-    datasets = dense_module.load_sweep_data(source, settings=settings, eval_per_class=None)
+    every = DataSettings(image_size=8, train_per_class=None, eval_per_class=None)
+    datasets = dense_module.load_sweep_data(source, settings=settings, data=every)
     data = datasets[16]
     assert list(datasets) == [16] and data.size == 16 and len(data.splits["train"]) == len(source.splits["train"])
     res = run_dense_study(datasets, settings=settings, profile="t", seeds=[0], run_dir=None)

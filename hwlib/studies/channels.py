@@ -279,10 +279,15 @@ class ChannelStudyResult(StudyResult):
         for k in rivals:
             m7, h7 = self.mean_of_seven_diff("flex", k)
             mr, hr = self.diff("flex", k, "RGB")
-            noise = math.isnan(h7) or abs(m7) <= h7
+            if math.isnan(h7):
+                verdict = ": one seed, so no interval and no effect can be claimed"
+            elif abs(m7) <= h7:
+                verdict = ": within the seed noise (the interval includes 0), so neither is shown to be better"
+            else:
+                verdict = f": beyond the seed noise, flex {'ahead' if m7 > 0 else 'behind'}"
             lines.append(
                 f"- flex vs {k} (a strongest baseline): mean of seven {_pts(m7, h7)}, RGB {_pts(mr, hr)}"
-                + (": within the seed noise, so flex is not shown to be better" if noise else ": beyond the seed noise")
+                + verdict
                 + self._cost_ratio(k)
                 + "."
             )
@@ -369,7 +374,9 @@ class ChannelStudyResult(StudyResult):
                 f"training set and {epochs} epochs keep absolute accuracy low; the ranking of models is what this "
                 "study measures.",
                 f"- Seeds: {len(i.seeds)} ({i.seeds}); differences smaller than their interval are not effects.",
-                f"- Machine: {i.device}. Latency depends on it; parameters and multiply-adds do not.",
+                f"- Machine: {i.device}; the {sum(len(r) for r in self.runs.values())} training runs took "
+                f"{sum(x.seconds for r in self.runs.values() for x in r) / 60:.0f} min of training and testing on it. "
+                "Latency depends on the machine; parameters and multiply-adds do not.",
                 "- The original report's numbers (50 classes, 128 px, its own images and splits) cannot be compared "
                 "with these: the side-by-side table only places them next to each other.",
                 "- One recipe (the original's: Adam, constant learning rate, no augmentation) for every model; a "

@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..config import DenseStudySettings
+from ..config import DataSettings, DenseStudySettings
 from ..data.loader import BatchLoader
 from ..data.prepare import DataFacts, LoadedData, load_dataset
 from ..device import device_name, pick_device
@@ -167,6 +167,10 @@ def _all_settled(flags: list[bool | None]) -> bool | None:
     return None if any(f is None for f in flags) else all(flags)
 
 
+def _seeds(n: int) -> str:
+    return f"{n} seed{'s' if n != 1 else ''}"
+
+
 def _join(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
@@ -285,6 +289,15 @@ class DenseStudyResult(StudyResult):
         d, r = self.metric(recipe, "dense4", "accuracy"), self.metric(recipe, "resnet34", "accuracy")
         return [_ratio(a, b) for a, b in zip(d, r)]
 
+    def size_text(self) -> str:
+        sizes = sorted({p.image_size for p in self.sweep} or {self.info.image_size})
+        return f"{', '.join(map(str, sizes))} px"
+
+    def training_seconds(self) -> float:
+        """Wall time of every training run of the sweep as recorded when it was trained (loaded runs
+        keep their original time)."""
+        return float(sum(r.seconds for p in self.sweep for runs in p.runs.values() for r in runs))
+
     def points(self, recipe: str | None = None) -> list[SweepPoint]:
         """The sweep's points (of one recipe), smallest size first."""
         return sorted((p for p in self.sweep if recipe in (None, p.recipe)), key=lambda p: (p.image_size, p.recipe))
@@ -300,7 +313,7 @@ class DenseStudyResult(StudyResult):
         m, h = p.ratio_interval(baseline)
         if len(d) == len(b) and not np.isnan(h):
             where = "above" if m - h >= 0.9 else "below" if m + h < 0.9 else "across"
-            text += f"; per-seed ratios {m:.3f}, 95% CI [{m - h:.3f}, {m + h:.3f}] ({where} 0.90)"
+            text += f"; mean of the per-seed ratios {m:.3f}, 95% CI [{m - h:.3f}, {m + h:.3f}] ({where} 0.90)"
         elif len(b) < len(d):
             text += f" ({baseline}: {len(b)} seed{'s' if len(b) != 1 else ''}, so no interval)"
         return text
@@ -353,7 +366,7 @@ class DenseStudyResult(StudyResult):
             if DOUBLE_EPOCHS in p.runs:
                 lines.append(
                     f"- {p.image_size} px, ResNet34 trained {p.epochs_by_model[DOUBLE_EPOCHS]} epochs: "
-                    f"{_pm(p.acc(DOUBLE_EPOCHS))} ({len(p.acc(DOUBLE_EPOCHS))} seed(s)); Dense4 / it = "
+                    f"{_pm(p.acc(DOUBLE_EPOCHS))} ({_seeds(len(p.acc(DOUBLE_EPOCHS)))}); Dense4 / it = "
                     f"{p.ratio(DOUBLE_EPOCHS):.3f}"
                 )
         c = self.costs
@@ -382,7 +395,7 @@ class DenseStudyResult(StudyResult):
                     "Dense4 / model": "" if m == "dense4" else f"{p.ratio(m):.3f}",
                     "95% CI of ratio": "",
                     "multiply-adds / image (G)": round(p.macs.get(m, 0) / 1e9, 3),
-                    "training multiply-adds (P)": round(p.training_macs(m) / 1e15, 3) if m in p.macs else "",
+                    "training multiply-adds (T)": round(p.training_macs(m) / 1e12, 1) if m in p.macs else "",
                 }
                 mean, h = p.ratio_interval(m)
                 if m != "dense4" and len(runs) == len(p.runs["dense4"]) and not np.isnan(h):
@@ -663,7 +676,7 @@ class DenseStudyResult(StudyResult):
                 cheaper = p.training_macs(DOUBLE_EPOCHS) / p.training_macs("dense4")
                 lines.append(
                     f"- **ResNet34 trained longer** ({p.label}): {e2} epochs give {_pm(p.acc(DOUBLE_EPOCHS))} "
-                    f"({len(p.acc(DOUBLE_EPOCHS))} seed(s); best epoch {best} of {e2}), {gain:+.3f} over {p.epochs} "
+                    f"({_seeds(len(p.acc(DOUBLE_EPOCHS)))}; best epoch {best} of {e2}), {gain:+.3f} over {p.epochs} "
                     f"epochs; Dense4 ({p.epochs} epochs) / it = {p.ratio(DOUBLE_EPOCHS):.3f}. Even with twice the "
                     f"epochs ResNet34 spends {cheaper:.2f}x Dense4's training multiply-adds."
                 )
@@ -832,8 +845,9 @@ class DenseStudyResult(StudyResult):
             )
         )
         lines.append(
-            f"- **Machine**: {i.device}. Images/s and latencies hold for this machine only; multiply-adds and "
-            "parameters do not depend on it."
+            f"- **Machine**: {i.device}; the {sum(len(r) for p in self.sweep for r in p.runs.values())} training "
+            f"runs took {self.training_seconds() / 60:.0f} min of training and testing on it. Images/s and latencies "
+            "hold for this machine only; multiply-adds and parameters do not depend on it."
         )
         best_rec, best_m = max(
             ((rec, m) for rec, models in self.runs.items() for m in models),
@@ -864,13 +878,21 @@ class DenseStudyResult(StudyResult):
             if dense_maps:
                 text += f"; Dense4's last map is {_join(dense_maps)}"
             small = [s for s in sizes if s in fm and fm[s] <= 2]
-            text += (
-                f". At {_join([f'{s} px' for s in small])} its last stage convolves maps with almost no spatial "
-                "extent, which handicaps ResNet34 there; the larger sizes of the sweep are the fairer comparison, "
-                f"and sizes above {sizes[-1]} px were not measured here."
-                if small
-                else ". Both keep spatial detail to their last layer at these sizes."
-            )
+            if small and len(small) == len([s for s in sizes if s in fm]):
+                text += (
+                    ". At every size measured here its last stage convolves maps of at most 2x2, so the sweep does "
+                    "not reach the sizes where ResNet34 is not handicapped (>= 128 px: the `full` profile, on a GPU); "
+                    f"there the only evidence is from elsewhere: the original report's {ORIGINAL_DENSE.ratio:.2f} at "
+                    f"{ORIGINAL_DENSE.image_size} px and the {PUBLIC_256.ratio:.2f} of {PUBLIC_256.source} at "
+                    f"{PUBLIC_256.image_size} px."
+                )
+            elif small:
+                text += (
+                    f". At {_join([f'{s} px' for s in small])} its last stage convolves maps of at most 2x2, which "
+                    "handicaps ResNet34 there; the larger sizes of the sweep are the fairer comparison."
+                )
+            else:
+                text += ". Both keep spatial detail to their last layer at these sizes."
             lines.append(text)
         lines.append(
             f"- **Not comparable with the original report**: its {o.dense4_test_acc:.2f} (Dense4) and "
@@ -940,19 +962,15 @@ def detail_size(settings: DenseStudySettings) -> int:
     return max(both or settings.sizes)
 
 
-def load_sweep_data(
-    source: LoadedData, *, settings: DenseStudySettings, eval_per_class: int | None
-) -> dict[int, LoadedData]:
-    """size -> the data notebook 02 trains on at that size: `source`'s dataset, its first
-    `settings.train_per_class` training images per class (None: as many as `source` holds) and
-    `eval_per_class` validation/test images, decoded at each size of the sweep (cached on disk)."""
-    per_class = settings.train_per_class
-    if per_class is None:
-        per_class = source.facts().used["train"] // max(1, source.num_classes) if source.splits else None
-    out = {}
-    for size in sorted(set(settings.sizes)):
-        out[size] = load_dataset(source.path, size=size, train_per_class=per_class, eval_per_class=eval_per_class)
-    return out
+def load_sweep_data(source: LoadedData, *, settings: DenseStudySettings, data: DataSettings) -> dict[int, LoadedData]:
+    """size -> the data notebook 02 trains on at that size: `source`'s dataset with the first
+    `settings.train_per_class` training images per class (None: the profile's `data.train_per_class`)
+    and `data.eval_per_class` validation/test images, decoded at every size of the sweep (cached)."""
+    per_class = settings.train_per_class if settings.train_per_class is not None else data.train_per_class
+    return {
+        size: load_dataset(source.path, size=size, train_per_class=per_class, eval_per_class=data.eval_per_class)
+        for size in sorted(set(settings.sizes))
+    }
 
 
 def _train(name, model: str, data: LoadedData, recipe: Recipe, seed: int, run_dir: Path | None, epochs: int):

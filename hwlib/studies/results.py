@@ -131,12 +131,16 @@ class StudyResult:
         """The run's key numbers, one Markdown bullet each."""
         raise NotImplementedError
 
+    def size_text(self) -> str:
+        """The image size(s) the Summary names."""
+        return f"{self.info.image_size} px"
+
     def summary_markdown(self) -> str:
         """The notebook's Summary: what ran, the key numbers, and the verdict on each goal."""
         i = self.info
         seeds = f"seed {i.seeds[0]}" if len(i.seeds) == 1 else f"seeds {i.seeds}"
         lines = [
-            f"**Summary** ({i.dataset}, {i.split} split, profile `{i.profile}`, {i.image_size} px, {seeds}, "
+            f"**Summary** ({i.dataset}, {i.split} split, profile `{i.profile}`, {self.size_text()}, {seeds}, "
             f"{i.device})",
             "",
             *self.headline(),
