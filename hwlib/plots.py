@@ -337,26 +337,33 @@ def plot_params_vs_channels(
 def plot_history_bands(runs: dict[str, dict[str, list[list[dict]]]], *, title: str) -> plt.Figure:
     """One panel per key of `runs` (its title: the key, e.g. "32 px, strong recipe"): validation
     accuracy per epoch, mean over seeds with a min-max band, and training accuracy (dashed mean),
-    one colour per model (the same model keeps its colour in every panel)."""
+    one colour per model (the same model keeps its colour in every panel; one legend names them all)."""
     names = list(dict.fromkeys(m for models in runs.values() for m in models))
     fig, axes = plt.subplots(1, len(runs), figsize=(max(7.0, 4.6 * len(runs)), 3.8), squeeze=False, sharey=True)
+    handles = {}
     for ax, (panel, models) in zip(axes[0], runs.items()):
+        longest: list[int] = []
         for model, histories in models.items():
             c = sns.color_palette()[names.index(model) % 10]
-            epochs = [r["epoch"] for r in histories[0]]
-            val = np.array([[r["val_acc"] for r in h] for h in histories])
-            train = np.array([[r["train_acc"] for r in h] for h in histories])
-            ax.plot(epochs, val.mean(0), "-o", ms=3, color=c, label=f"{model} val (mean of {len(histories)})")
+            n = min(len(h) for h in histories)
+            epochs = [r["epoch"] for r in histories[0][:n]]
+            longest = max(longest, epochs, key=len)
+            val = np.array([[r["val_acc"] for r in h[:n]] for h in histories])
+            train = np.array([[r["train_acc"] for r in h[:n]] for h in histories])
+            (line,) = ax.plot(epochs, val.mean(0), "-o", ms=3, color=c)
+            handles.setdefault(f"{model} val (mean of {len(histories)})", line)
             ax.fill_between(epochs, val.min(0), val.max(0), color=c, alpha=0.2)
-            ax.plot(epochs, train.mean(0), "--", color=c, label=f"{model} train")
+            (dashed,) = ax.plot(epochs, train.mean(0), "--", color=c)
+            handles.setdefault(f"{model} train", dashed)
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel("epoch")
-        if len(epochs) <= 12:  # epochs are whole numbers: label each one
-            ax.set_xticks(epochs)
+        if len(longest) <= 12:  # epochs are whole numbers: label each one
+            ax.set_xticks(longest)
         else:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0, 0].set_ylabel("accuracy")
-    axes[0, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # off the curves
+    axes[0, -1].legend(handles.values(), handles.keys(), fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                       borderaxespad=0)  # fmt: skip
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -409,7 +416,7 @@ def plot_accuracy_vs_cost(points: dict[str, tuple[float, float]], *, xlabel: str
     xs = [x for x, _ in points.values()]
     if max(xs) / max(min(xs), 1e-12) > 3:
         ax.set_xscale("log")
-        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlim(min(xs) / 1.4, max(xs) * 1.4)
     else:

@@ -39,6 +39,16 @@ def write_json(path: str | Path, payload: dict) -> Path:
     return path
 
 
+def _goal_lines(goals: list[dict]) -> list[str]:
+    """One bullet per goal of a results JSON: the verdict (with 'not settled by the 95% interval' or
+    'no interval' where the JSON says so), the goal and its numbers."""
+    qualifier = {True: "", False: " (not settled by the 95% interval)", None: " (no interval)"}
+    return [
+        f"- {'met' if g['met'] else 'MISSED'}{qualifier[g.get('settled', True)]}: {g['goal']} ({g['numbers']})"
+        for g in goals
+    ]
+
+
 def results_markdown(results_dir: str | Path) -> str:
     """The README's results table, built from the results JSON files (never typed by hand)."""
     results_dir = Path(results_dir)
@@ -64,17 +74,11 @@ def results_markdown(results_dir: str | Path) -> str:
             ]
             lines.append(f"| {model} | " + " | ".join(cells) + f" | {d['params'].get(model, 0):,} |")
         lines.append("")
-        lines += [
-            f"- {'met' if g['met'] else 'MISSED'}"
-            + ("" if g.get("settled", True) else " (not settled by the 95% interval)" if g.get("settled") is False
-               else " (no interval)")
-            + f": {g['goal']} ({g['numbers']})"
-            for g in d.get("goals", [])
-        ]  # fmt: skip
+        lines += _goal_lines(d.get("goals", []))
         lines.append("")
     r2 = results_dir / "02_dense4_vs_resnet34.json"
-    if r2.exists():
-        d = json.loads(r2.read_text())
+    d = json.loads(r2.read_text()) if r2.exists() else {}
+    if d.get("sweep"):  # results of a study before the sweep have no table here
         lines += [
             f"**Dense4 vs ResNet34** ({d['dataset']}, {d['split']} split, profile `{d['profile']}`, "
             f"{d['device']}): test accuracy, mean ± sd over seeds, at every image size of the sweep",
@@ -83,23 +87,17 @@ def results_markdown(results_dir: str | Path) -> str:
             "|---:|---|---|---:|---:|---:|---:|",
         ]
         for e in d.get("sweep", []):
-            models = [m for m in e if isinstance(e[m], list) and m not in ("seeds",)]
+            models = [m for m in e if isinstance(e[m], list) and m != "seeds"]
             for model in models:
                 acc = e[model]
-                sd = np.std(acc, ddof=1) if len(acc) > 1 else 0.0
+                spread = f" ± {np.std(acc, ddof=1):.3f}" if len(acc) > 1 else ""
                 ratio, epochs = e["ratio"].get(model), e["epochs_by_model"].get(model, e["epochs"])
                 lines.append(
                     f"| {e['image_size']} px | {e['recipe']} | {model} | {epochs} "
-                    f"| {len(acc)} | {np.mean(acc):.3f} ± {sd:.3f} | {'' if ratio is None else f'{ratio:.3f}'} |"
+                    f"| {len(acc)} | {np.mean(acc):.3f}{spread} | {'' if ratio is None else f'{ratio:.3f}'} |"
                 )
         lines.append("")
-        lines += [
-            f"- {'met' if g['met'] else 'MISSED'}"
-            + ("" if g.get("settled", True) else " (not settled by the 95% interval)" if g.get("settled") is False
-               else " (no interval)")
-            + f": {g['goal']} ({g['numbers']})"
-            for g in d.get("goals", [])
-        ]  # fmt: skip
+        lines += _goal_lines(d.get("goals", []))
         p, m = d.get("params", {}), d.get("macs", {})
         if {"dense4", "resnet34"} <= set(p) and {"dense4", "resnet34"} <= set(m):
             lines.append(

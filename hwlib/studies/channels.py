@@ -32,7 +32,7 @@ from ..original import ORIGINAL_FLEX
 from ..paths import display_path
 from ..train import TrainConfig
 from .common import RunResult, accuracy_by_combo, train_and_test
-from .results import Cost, Goal, RunInfo, StudyResult, measure_cost, settled, t_interval
+from .results import Cost, Goal, RunInfo, StudyResult, all_settled, measure_cost, settled, t_interval
 
 PARTIAL = COMBOS[1:]  # the six combinations with a channel missing
 
@@ -138,17 +138,6 @@ EXPERTS = "experts"  # result key: seven 3-layer CNNs, one per combination, each
 DIVERSITY_MODELS = ("flex_original", "flex_pooled", "flex")
 
 
-def _all_clear(intervals: list[tuple[float, float]], bar: float) -> tuple[bool, bool | None]:
-    """(met, settled) for "every difference >= bar": met by the means; settled when every interval
-    clears the bar (met) or some missing one lies wholly below it (missed); None without intervals."""
-    met = all(m >= bar for m, _ in intervals)
-    if any(math.isnan(h) for _, h in intervals):
-        return met, None
-    if met:
-        return met, all(m - h >= bar for m, h in intervals)
-    return met, any(m + h < bar for m, h in intervals)
-
-
 def _mean_sd(values: list[float]) -> str:
     """'mean ± sd' with the sample standard deviation (n - 1); the value alone for one seed."""
     if len(values) < 2:
@@ -192,7 +181,7 @@ class ChannelStudyResult(StudyResult):
         if EXPERTS in self.accuracy_by_seed:
             gaps = {c: self.diff("flex", EXPERTS, c) for c in COMBOS}
             worst = min(gaps, key=lambda c: gaps[c][0])
-            met, sure = _all_clear(list(gaps.values()), -0.01)
+            met, sure = all_settled([(m >= -0.01, m, h) for m, h in gaps.values()], -0.01)
             rows.append(
                 Goal(
                     "flex within 1 point of the per-combination expert on every one of the seven combinations",
@@ -210,13 +199,14 @@ class ChannelStudyResult(StudyResult):
                     "flex uses colour: RGB accuracy >= 3 points above the channel-mean (greyscale) CNN",
                     m >= 0.03,
                     f"flex - grey_mean on RGB: {_pts(m, h)}",
-                    settled(m, h, 0.03),
+                    settled(m, h, 0.03, m >= 0.03),
                 )
             )
         if "cnn3_zero_fill" in self.accuracy_by_seed:
             wins = {c: self.diff("flex", "cnn3_zero_fill", c) for c in PARTIAL}
-            lost = [c for c, (m, _) in wins.items() if m <= 0]
-            _, sure = _all_clear(list(wins.values()), 0.0)
+            beats = 1e-9  # "beats": a positive difference (accuracies differ by multiples of 1/images)
+            lost = [c for c, (m, _) in wins.items() if m < beats]
+            _, sure = all_settled([(m >= beats, m, h) for m, h in wins.values()], beats)
             rows.append(
                 Goal(
                     "flex beats the zero-filled RGB CNN on all six partial combinations",
@@ -275,7 +265,8 @@ class ChannelStudyResult(StudyResult):
             + ", ".join(f"{k} {mean[k]:.3f}" for k in ranked)
             + "."
         )
-        rivals = [k for k in ranked if k not in ("flex", "grey_mean") and k in self.costs][:2]
+        flex_designs = {"flex", *(v.name for v in ABLATIONS)}  # the layer's own variants are not baselines
+        rivals = [k for k in ranked if k not in flex_designs | {"grey_mean"} and k in self.costs][:2]
         for k in rivals:
             m7, h7 = self.mean_of_seven_diff("flex", k)
             mr, hr = self.diff("flex", k, "RGB")
@@ -317,6 +308,18 @@ class ChannelStudyResult(StudyResult):
                     else "."
                 )
             )
+        if EXPERTS in acc and not all(x.met for x in g.values() if "expert" in x.goal):
+            tried = [k for k in ("flex_pooled", "flex_original") if k in mean]
+            lines.append(
+                "- What was tried for goal 1: in this run, "
+                + ", ".join(f"{k} (mean {mean[k]:.3f})" for k in tried)
+                + " and the seven channel-adaptive baselines above; the hybrid layer itself is the third design of "
+                "this round. Its earlier steps (a static kernel per channel without sharing out the absent channels' "
+                "kernels, then with a channel-set context) were development runs on one seed, recorded in issue 10's "
+                "notes and not part of this run. The gap that remains (more than 1 point behind the experts) is on "
+                + ", ".join(c for c in COMBOS if self.diff("flex", EXPERTS, c)[0] < -0.01)
+                + "."
+            )
         late = [k for k, v in self.last_fifth().items() if v and not k.startswith("expert_")]
         lines.append(
             f"- Schedule: the best validation epoch falls in the last fifth of training for {len(late)} of "
@@ -335,9 +338,9 @@ class ChannelStudyResult(StudyResult):
                     f"- The trained flex layer's kernels are mostly static per channel: only {share:.0%} of their "
                     "variance changes from image to image, so the content-generated residual contributes little and "
                     "the layer acts close to a per-channel convolution (with the absent channels' kernels shared out)."
-                    if share < 0.5
-                    else f"- The trained flex layer's kernels change with the image: {share:.0%} of their variance is "
-                    "between images."
+                    if share < 0.25
+                    else f"- {share:.0%} of the trained flex layer's kernel variance is between images (the rest "
+                    "between channels): its kernels depend on the image as well as on the channel."
                 )
             lines.append(
                 "- Kernel diversity (first test images): cosine similarity of the kernels generated for "
@@ -498,9 +501,10 @@ def run_channel_study(
     lines = buffer.getvalue().splitlines()
     loaded = sum("loaded (finished)" in x for x in lines)
     resumed = sum("resumed from epoch" in x for x in lines)
+    trained = sum(": best epoch " in x for x in lines)  # every trained or resumed run ends with this line
     print(
-        f"{len(lines)} training runs ({len(lines) - loaded - resumed} trained, {loaded} loaded from finished runs, "
-        f"{resumed} resumed); one line each in {display_path(log)}"
+        f"{trained + loaded} training runs ({trained - resumed} trained, {loaded} loaded from finished runs, "
+        f"{resumed} resumed); their lines are in {display_path(log)}"
     )
     print("\n".join(lines[:3] + ["..."] + lines[-2:]) if len(lines) > 6 else "\n".join(lines))
     return res

@@ -21,7 +21,7 @@ from ..models import dense4, resnet34_baseline
 from ..original import ORIGINAL_DENSE, PUBLIC_256
 from ..train import TrainConfig, predict
 from .common import EVAL_BATCH, RunResult, train_and_test
-from .results import Cost, Goal, RunInfo, StudyResult, measure_cost, settled, t_interval
+from .results import Cost, Goal, RunInfo, StudyResult, all_settled, measure_cost, settled, t_interval
 
 ModelName = Literal["dense4", "resnet34"]
 RecipeName = Literal["original", "strong"]
@@ -62,6 +62,8 @@ def recipes(
     * strong: AdamW (lr 2e-3, weight decay 0.05, none on norm weights and biases), one-cycle schedule
       (warm-up then cosine-like anneal), label smoothing 0.1, horizontal flips and random crops
       (reflect padding of image_size / 8), EMA of the weights (validated and kept); same batch for both.
+      ResNet34 trained with twice the epochs keeps this recipe unchanged, EMA decay included (so its EMA
+      averages over about the last twentieth of its longer training).
     """
     dense = model == "dense4"
     total = max(1, settings.epochs * steps_per_epoch)
@@ -149,8 +151,10 @@ def final_conv_map_size(model: nn.Module, *, image_size: int) -> int:
 
 
 def _pm(values: list[float]) -> str:
-    """'mean ± sd' over seeds, the sample standard deviation (n - 1); '± 0.000' marks a lone seed."""
-    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.3f}"
+    """'mean ± sd' over seeds, the sample standard deviation (n - 1); a lone seed's value alone."""
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
 
 
 def _signed(x: float) -> str:
@@ -158,13 +162,18 @@ def _signed(x: float) -> str:
 
 
 def _ratio(a: float, b: float) -> float:
-    """a / b; inf when b is 0 (a baseline at 0 accuracy, as in the smoke profile)."""
-    return a / b if b else float("inf")
+    """a / b; nan when b is 0 (a baseline at 0 accuracy, as in the smoke profile): no ratio, no goal met."""
+    return a / b if b else float("nan")
 
 
-def _all_settled(flags: list[bool | None]) -> bool | None:
-    """Settled when every part is (None when any part has no interval)."""
-    return None if any(f is None for f in flags) else all(flags)
+def _where(mean: float, half: float) -> str:
+    """Where the interval mean ± half lies against the 0.90 requirement and the 1.00 aim."""
+    lo, hi = mean - half, mean + half
+    if lo >= 1:
+        return "above 1.00"
+    if lo >= 0.9:
+        return "above 0.90, across 1.00" if hi >= 1 else "between 0.90 and 1.00"
+    return "below 0.90" if hi < 0.9 else "across 0.90"
 
 
 def _seeds(n: int) -> str:
@@ -187,6 +196,7 @@ class SweepPoint:
     recipe: str
     epochs: int
     train_images: int
+    seeds: list[int] = field(default_factory=list)  # Dense4's and ResNet34's; a model with fewer ran the first
     runs: dict[str, list[RunResult]] = field(default_factory=dict)
     epochs_by_model: dict[str, int] = field(default_factory=dict)
     macs: dict[str, int] = field(default_factory=dict)  # model -> multiply-adds per image at image_size
@@ -199,13 +209,20 @@ class SweepPoint:
         """Test accuracy of each seed's run."""
         return [r.test.accuracy for r in self.runs.get(model, [])]
 
+    def paired(self, baseline: str = "resnet34") -> tuple[list[float], list[float]]:
+        """(Dense4, baseline) test accuracies over the seeds both ran (a baseline with fewer seeds,
+        e.g. resnet34_2x, ran the first ones)."""
+        b = self.acc(baseline)
+        return self.acc("dense4")[: len(b)], b
+
     def ratio(self, baseline: str = "resnet34") -> float:
-        """mean Dense4 / mean `baseline` test accuracy."""
-        return _ratio(float(np.mean(self.acc("dense4"))), float(np.mean(self.acc(baseline))))
+        """mean Dense4 / mean `baseline` test accuracy over the seeds both ran."""
+        d, b = self.paired(baseline)
+        return _ratio(float(np.mean(d)), float(np.mean(b)))
 
     def seed_ratios(self, baseline: str = "resnet34") -> list[float]:
         """Dense4 / `baseline` seed by seed (same seed, same data order), for the seeds both ran."""
-        return [_ratio(a, b) for a, b in zip(self.acc("dense4"), self.acc(baseline))]
+        return [_ratio(a, b) for a, b in zip(*self.paired(baseline))]
 
     def ratio_interval(self, baseline: str = "resnet34") -> tuple[float, float]:
         """(mean, half-width) of a 95% t-interval of the per-seed ratios (nan half-width: one seed)."""
@@ -220,7 +237,7 @@ class SweepPoint:
         return {
             "image_size": self.image_size,
             "recipe": self.recipe,
-            "seeds": len(self.acc("dense4")),
+            "seeds": self.seeds,
             "epochs": self.epochs,
             "epochs_by_model": self.epochs_by_model,
             "train_images": self.train_images,
@@ -308,14 +325,14 @@ class DenseStudyResult(StudyResult):
 
     @staticmethod
     def _ratio_numbers(p: SweepPoint, baseline: str = "resnet34") -> str:
-        d, b = p.acc("dense4"), p.acc(baseline)
-        text = f"Dense4 {_pm(d)}, {baseline} {_pm(b)}: ratio {p.ratio(baseline):.3f}"
+        d, b = p.paired(baseline)
+        over = "" if len(d) == len(p.acc("dense4")) else f" (the {_seeds(len(b))} both ran)"
+        text = f"Dense4 {_pm(d)}, {baseline} {_pm(b)}{over}: ratio {p.ratio(baseline):.3f}"
         m, h = p.ratio_interval(baseline)
-        if len(d) == len(b) and not np.isnan(h):
-            where = "above" if m - h >= 0.9 else "below" if m + h < 0.9 else "across"
-            text += f"; mean of the per-seed ratios {m:.3f}, 95% CI [{m - h:.3f}, {m + h:.3f}] ({where} 0.90)"
-        elif len(b) < len(d):
-            text += f" ({baseline}: {len(b)} seed{'s' if len(b) != 1 else ''}, so no interval)"
+        if not np.isnan(h):
+            text += f"; mean of the per-seed ratios {m:.3f}, 95% CI [{m - h:.3f}, {m + h:.3f}] ({_where(m, h)})"
+        else:
+            text += " (one seed, so no interval)"
         return text
 
     def goals(self) -> list[Goal]:
@@ -327,7 +344,7 @@ class DenseStudyResult(StudyResult):
                 f"{p.label}: Dense4 >= 0.90 x ResNet34 test accuracy",
                 p.ratio() >= 0.9,
                 self._ratio_numbers(p),
-                settled(*p.ratio_interval(), 0.9),
+                settled(*p.ratio_interval(), 0.9, p.ratio() >= 0.9),
             )
             for p in self.points()
         ]
@@ -339,19 +356,18 @@ class DenseStudyResult(StudyResult):
                         f"{p.label}: Dense4 ({p.epochs} epochs) >= 0.90 x ResNet34 trained {e} epochs",
                         p.ratio(DOUBLE_EPOCHS) >= 0.9,
                         self._ratio_numbers(p, DOUBLE_EPOCHS),
-                        settled(*p.ratio_interval(DOUBLE_EPOCHS), 0.9)
-                        if len(p.acc(DOUBLE_EPOCHS)) == len(p.acc("dense4"))
-                        else None,
+                        settled(*p.ratio_interval(DOUBLE_EPOCHS), 0.9, p.ratio(DOUBLE_EPOCHS) >= 0.9),
                     )
                 )
         strong = self.points("strong")
         if strong:
+            met, sure = all_settled([(p.ratio() >= 1, *p.ratio_interval()) for p in strong], 1.0)
             rows.append(
                 Goal(
                     "aim: Dense4 >= 1.00 x ResNet34 at every size (strong recipe)",
-                    all(p.ratio() >= 1 for p in strong),
+                    met,
                     "; ".join(f"{p.image_size} px {p.ratio():.3f}" for p in strong),
-                    _all_settled([settled(*p.ratio_interval(), 1.0) for p in strong]),
+                    sure,
                 )
             )
         return rows
@@ -359,7 +375,8 @@ class DenseStudyResult(StudyResult):
     def headline(self) -> list[str]:
         lines = [
             f"- {p.label}: Dense4 {_pm(p.acc('dense4'))}, ResNet34 {_pm(p.acc('resnet34'))} test accuracy "
-            f"(mean ± sd over {len(p.acc('dense4'))} seeds): ratio {p.ratio():.3f}"
+            f"({'mean ± sd over ' if len(p.acc('dense4')) > 1 else ''}{_seeds(len(p.acc('dense4')))}): "
+            f"ratio {p.ratio():.3f}"
             for p in self.points()
         ]
         for p in self.points("strong"):
@@ -404,16 +421,15 @@ class DenseStudyResult(StudyResult):
         return pd.DataFrame(rows).set_index(["size (px)", "recipe", "model"])
 
     def ratio_series(self) -> dict[str, dict[int, list[float]]]:
-        """Series name -> size -> per-seed Dense4 / baseline ratios, for the ratio-vs-size figure
-        (a baseline with fewer seeds than Dense4: mean Dense4 over each of its seeds)."""
+        """Series name -> size -> per-seed Dense4 / baseline ratios (same seed), for the ratio-vs-size
+        figure."""
         out: dict[str, dict[int, list[float]]] = {}
         for p in self.points():
             out.setdefault(f"{p.recipe} recipe vs ResNet34", {})[p.image_size] = p.seed_ratios()
             if DOUBLE_EPOCHS in p.runs:
-                d = float(np.mean(p.acc("dense4")))
                 out.setdefault(f"{p.recipe} recipe vs ResNet34, {p.epochs_by_model[DOUBLE_EPOCHS]} epochs", {})[
                     p.image_size
-                ] = [_ratio(d, b) for b in p.acc(DOUBLE_EPOCHS)]
+                ] = p.seed_ratios(DOUBLE_EPOCHS)
         return out
 
     @staticmethod
@@ -619,14 +635,12 @@ class DenseStudyResult(StudyResult):
             m, h = p.ratio_interval()
             n = len(p.acc("dense4"))
             if np.isnan(h):
-                sure = " (one seed: no interval, so the verdict is not settled)" if n == 1 else ""
-            elif m - h >= 0.9 and (r < 1 or m - h >= 1):
-                sure = f"; the per-seed ratios' 95% interval [{m - h:.3f}, {m + h:.3f}] agrees"
+                sure = " (one seed: no interval, so the verdict is not settled)"
             else:
-                sure = f"; but the per-seed ratios' 95% interval [{m - h:.3f}, {m + h:.3f}] crosses a threshold"
+                sure = f"; the per-seed ratios' 95% interval [{m - h:.3f}, {m + h:.3f}] lies {_where(m, h)}"
             lines.append(
-                f"- **{p.label}**: Dense4 {_pm(p.acc('dense4'))}, ResNet34 {_pm(p.acc('resnet34'))} (mean ± sd over "
-                f"{n} seeds, {p.epochs} epochs): ratio {r:.3f}, {verdict}{sure}."
+                f"- **{p.label}**: Dense4 {_pm(p.acc('dense4'))}, ResNet34 {_pm(p.acc('resnet34'))} "
+                f"({'mean ± sd over ' if n > 1 else ''}{_seeds(n)}, {p.epochs} epochs): ratio {r:.3f}, {verdict}{sure}."
             )
         strong = self.points("strong")
         if len(strong) > 1:
@@ -657,12 +671,12 @@ class DenseStudyResult(StudyResult):
             if PLAIN_HEAD in p.runs:
                 diff = [a - b for a, b in zip(p.acc(PLAIN_HEAD), p.acc("resnet34"))]
                 m, h = t_interval(diff)
-                ci = "" if np.isnan(h) else f" (95% CI ± {h:.3f})"
-                effect = (
-                    "within noise: the head does not decide the comparison"
-                    if np.isnan(h) or abs(m) <= h
-                    else "beyond the seed noise"
-                )
+                if np.isnan(h):
+                    ci, effect = "", "one seed, so no interval: the head's effect is not measured"
+                elif abs(m) <= h:
+                    ci, effect = f" (95% CI ± {h:.3f})", "not distinguishable from the seed noise"
+                else:
+                    ci, effect = f" (95% CI ± {h:.3f})", "beyond the seed noise"
                 lines.append(
                     f"- **ResNet34's head** ({p.label}): the plain head (Linear(512, classes)) "
                     f"{_pm(p.acc(PLAIN_HEAD))} vs the original report's (1000-way fc, ReLU, Linear) "
@@ -671,14 +685,20 @@ class DenseStudyResult(StudyResult):
                 )
             if DOUBLE_EPOCHS in p.runs:
                 e2 = p.epochs_by_model[DOUBLE_EPOCHS]
-                gain = np.mean(p.acc(DOUBLE_EPOCHS)) - np.mean(p.acc("resnet34"))
+                k = len(p.acc(DOUBLE_EPOCHS))
+                gain = np.mean(p.acc(DOUBLE_EPOCHS)) - np.mean(p.acc("resnet34")[:k])
                 best = ", ".join(str(r.best_epoch) for r in p.runs[DOUBLE_EPOCHS])
-                cheaper = p.training_macs(DOUBLE_EPOCHS) / p.training_macs("dense4")
+                share = p.training_macs(DOUBLE_EPOCHS) / p.training_macs("dense4")
+                compute = (
+                    f"Even with twice the epochs ResNet34 spends {share:.2f}x Dense4's training multiply-adds"
+                    if share < 1
+                    else f"With twice the epochs ResNet34 spends {share:.2f}x Dense4's training multiply-adds"
+                )
                 lines.append(
                     f"- **ResNet34 trained longer** ({p.label}): {e2} epochs give {_pm(p.acc(DOUBLE_EPOCHS))} "
-                    f"({_seeds(len(p.acc(DOUBLE_EPOCHS)))}; best epoch {best} of {e2}), {gain:+.3f} over {p.epochs} "
-                    f"epochs; Dense4 ({p.epochs} epochs) / it = {p.ratio(DOUBLE_EPOCHS):.3f}. Even with twice the "
-                    f"epochs ResNet34 spends {cheaper:.2f}x Dense4's training multiply-adds."
+                    f"({_seeds(k)}; best epoch {best} of {e2}), {gain:+.3f} over {p.epochs} epochs (same "
+                    f"seed{'s' if k != 1 else ''}); Dense4 ({p.epochs} epochs) / it = {p.ratio(DOUBLE_EPOCHS):.3f}. "
+                    f"{compute}."
                 )
         return lines
 
@@ -935,8 +955,6 @@ class DenseStudyResult(StudyResult):
                 for rec, models in self.runs.items()
             },
             "recipe_description": {rec: next(iter(by_model.values())).what for rec, by_model in self.recipes.items()},
-            "ratio": {rec: self.ratio(rec) for rec in self.runs},
-            "ratio_per_seed": {rec: self.seed_ratios(rec) for rec in self.runs},
             "goals": [g.as_dict() for g in self.goals()],
             "params": {m: c.params for m, c in self.costs.items()},
             "macs": {m: c.macs for m, c in self.costs.items()},
@@ -973,7 +991,10 @@ def load_sweep_data(source: LoadedData, *, settings: DenseStudySettings, data: D
     }
 
 
-def _train(name, model: str, data: LoadedData, recipe: Recipe, seed: int, run_dir: Path | None, epochs: int):
+def _train(
+    name: str, model: str, data: LoadedData, recipe: Recipe, seed: int, run_dir: Path | None, epochs: int
+) -> tuple[nn.Module, RunResult]:
+    """Train and test architecture `model` under `recipe` for `epochs` epochs (see train_and_test)."""
     config = recipe.config if epochs == recipe.config.epochs else replace(recipe.config, epochs=epochs)
     return train_and_test(
         name,
@@ -1024,7 +1045,11 @@ def run_dense_study(
         names = ("original", "strong") if size in settings.original_sizes else ("strong",)
         for rname in names:
             point = SweepPoint(
-                image_size=size, recipe=rname, epochs=settings.epochs, train_images=len(d.splits["train"])
+                image_size=size,
+                recipe=rname,
+                epochs=settings.epochs,
+                train_images=len(d.splits["train"]),
+                seeds=list(seeds),
             )
             extra: list[tuple[str, str, list[int], int]] = []  # (result name, architecture, seeds, epochs)
             if rname == "strong" and size == sizes[0]:

@@ -59,11 +59,24 @@ def t_interval(values: list[float]) -> tuple[float, float]:
     return m, t975.get(n, 1.96) * float(np.std(values, ddof=1)) / math.sqrt(n)
 
 
-def settled(mean: float, half: float, bar: float) -> bool | None:
-    """Whether the interval mean ± half lies wholly on one side of `bar` (None: no interval)."""
+def settled(mean: float, half: float, bar: float, met: bool) -> bool | None:
+    """Whether the interval mean ± half lies wholly on the verdict's side of `bar`: at or above it
+    for a met goal, below it for a missed one (None: no interval)."""
     if math.isnan(half):
         return None
-    return mean - half >= bar or mean + half < bar
+    return mean - half >= bar if met else mean + half < bar
+
+
+def all_settled(parts: list[tuple[bool, float, float]], bar: float) -> tuple[bool, bool | None]:
+    """(met, settled) of "every part clears `bar`" from each part's (met, mean, half-width): met when
+    every part is; settled when every interval clears the bar (met) or some missed part's interval
+    lies wholly below it (missed); None when a part has no interval."""
+    met = all(ok for ok, _, _ in parts)
+    if any(math.isnan(h) for _, _, h in parts):
+        return met, None
+    if met:
+        return met, all(m - h >= bar for _, m, h in parts)
+    return met, any(m + h < bar for ok, m, h in parts if not ok)
 
 
 @dataclass(frozen=True)
