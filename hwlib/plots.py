@@ -10,6 +10,21 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
+# notebook 02's models keep one colour in every figure (colorblind palette: blue, orange, green, purple)
+MODEL_COLOURS = {"dense4": 0, "resnet34": 1, "resnet34_plain": 2, "resnet34_2x": 4}
+
+
+def model_colour(name: str, names: list[str]) -> tuple:
+    """A model's colour: its fixed one (MODEL_COLOURS; a name like "dense4 (strong)" counts as dense4),
+    else the palette colour of its position in `names`, skipping the fixed ones."""
+    palette = sns.color_palette("colorblind")
+    base = name.split(" (")[0]
+    if base in MODEL_COLOURS:
+        return palette[MODEL_COLOURS[base]]
+    free = [c for i, c in enumerate(palette) if i not in MODEL_COLOURS.values()] if set(MODEL_COLOURS) & {
+        n.split(" (")[0] for n in names} else palette  # fmt: skip
+    return free[names.index(name) % len(free)]
+
 
 def set_theme() -> None:
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
@@ -344,14 +359,15 @@ def plot_history_bands(runs: dict[str, dict[str, list[list[dict]]]], *, title: s
     for ax, (panel, models) in zip(axes[0], runs.items()):
         longest: list[int] = []
         for model, histories in models.items():
-            c = sns.color_palette()[names.index(model) % 10]
+            c = model_colour(model, names)
             n = min(len(h) for h in histories)
             epochs = [r["epoch"] for r in histories[0][:n]]
             longest = max(longest, epochs, key=len)
             val = np.array([[r["val_acc"] for r in h[:n]] for h in histories])
             train = np.array([[r["train_acc"] for r in h[:n]] for h in histories])
             (line,) = ax.plot(epochs, val.mean(0), "-o", ms=3, color=c)
-            handles.setdefault(f"{model} val (mean of {len(histories)})", line)
+            seeds = f"{len(histories)} seed{'s' if len(histories) != 1 else ''}"
+            handles.setdefault(f"{model} val ({'mean of ' if len(histories) > 1 else ''}{seeds})", line)
             ax.fill_between(epochs, val.min(0), val.max(0), color=c, alpha=0.2)
             (dashed,) = ax.plot(epochs, train.mean(0), "--", color=c)
             handles.setdefault(f"{model} train", dashed)
@@ -380,7 +396,10 @@ def plot_accuracy_bars(acc: dict[str, dict[str, list[float]]], *, title: str) ->
     ]
     df = pd.DataFrame(rows)
     fig, ax = plt.subplots(figsize=(max(6.5, 2.6 * len(acc) + 2), 4))
-    sns.barplot(df, x="setting", y="accuracy", hue="model", errorbar="sd", capsize=0.1, ax=ax, alpha=0.8)
+    models = list(dict.fromkeys(df["model"]))
+    colours = {m: model_colour(m, models) for m in models}
+    sns.barplot(df, x="setting", y="accuracy", hue="model", errorbar="sd", capsize=0.1, ax=ax, alpha=0.8,
+                palette=colours)  # fmt: skip
     sns.stripplot(
         df, x="setting", y="accuracy", hue="model", dodge=True, ax=ax, palette="dark:black", size=4, legend=False
     )
@@ -400,14 +419,14 @@ def plot_accuracy_vs_cost(points: dict[str, tuple[float, float]], *, xlabel: str
 
     fig, ax = plt.subplots(figsize=(8.5, 4.3))
     markers = ("o", "s", "^", "D", "v", "P", "X", "*")
-    palette = sns.color_palette()
+    names = list(points)
     for i, (name, (x, y)) in enumerate(points.items()):
         ax.scatter(
             x,
             y,
             s=max(30.0, 170 * 0.62**i),
             marker=markers[i % len(markers)],
-            color=palette[i % 10],
+            color=model_colour(name, names),
             edgecolor="black",
             lw=0.5,
             label=name,
@@ -435,7 +454,8 @@ def plot_ratio_vs_size(
     series: dict[str, dict[int, list[float]]], *, references: dict[str, tuple[int, float]], title: str
 ) -> plt.Figure:
     """Dense4 / ResNet34 test accuracy against image size (log2 x axis): per series the mean over
-    seeds with a min-max bar and each seed as a dot; `references` (label -> (size, ratio)) as open
+    seeds with a min-max bar and each seed as a dot, unconnected (sizes are separate measurements);
+    `references` (label -> (size, ratio)) as open
     markers from elsewhere; dashed lines at the 0.90 requirement and at 1.00."""
     fig, ax = plt.subplots(figsize=(8.5, 4.2))
     palette = sns.color_palette()
@@ -449,11 +469,12 @@ def plot_ratio_vs_size(
         xs = [s * shift for s in sizes]
         n = max(len(by_size[s]) for s in sizes)
         seeds = f"{n} seed{'s' if n != 1 else ''}"
-        ax.errorbar(xs, means, yerr=[lo, hi], fmt="-o", color=palette[i % 10], capsize=4, label=f"{name} ({seeds})")
+        colour = palette[(0, 3, 4, 7)[i % 4]]  # the third series (2x epochs) in resnet34_2x's colour
+        ax.errorbar(xs, means, yerr=[lo, hi], fmt="o", ms=7, color=colour, capsize=4, label=f"{name} ({seeds})")
         for x, s in zip(xs, sizes):
             ax.scatter([x] * len(by_size[s]), by_size[s], s=10, color="black", zorder=4)
     for j, (label, (size, ratio)) in enumerate(references.items()):
-        colour = palette[(len(series) + j) % 10]
+        colour = ("black", "dimgrey", "grey")[j % 3]
         marker = ("D", "s", "^")[j % 3]
         ax.scatter(size, ratio, s=70, marker=marker, facecolor="none", edgecolor=colour, lw=1.8, label=label, zorder=5)
     ax.axhline(0.9, color="grey", ls="--", lw=1)
@@ -483,7 +504,7 @@ def plot_accuracy_vs_training_compute(
     fig, axes = plt.subplots(1, len(panels), figsize=(max(7.0, 4.8 * len(panels)), 3.9), squeeze=False, sharey=True)
     for ax, (panel, models) in zip(axes[0], panels.items()):
         for model, (macs, val) in models.items():
-            c = sns.color_palette()[names.index(model) % 10]
+            c = model_colour(model, names)
             (line,) = ax.plot(macs, val.mean(0), "-o", ms=3, color=c)
             handles.setdefault(f"{model} ({len(val)} seed{'s' if len(val) != 1 else ''})", line)
             ax.fill_between(macs, val.min(0), val.max(0), color=c, alpha=0.2)

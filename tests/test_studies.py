@@ -70,13 +70,17 @@ def test_sweep_goals_intervals_baselines_and_json():
     assert not g2x.met and "ratio 0.800" in g2x.numbers and "(the 1 seed both ran)" in g2x.numbers
     assert not goals["aim: Dense4 >= 1.00 x ResNet34 at every size (strong recipe)"].met
     text = res.findings_markdown()
-    assert "the ratio falls from 1.300 at 32 px to 0.900 at 64 px" in text
-    assert "the plain head (Linear(512, classes)) 0.400 ± 0.010" in text and "not distinguishable from the seed noise" in text
+    assert "the ratio is 1.300 at 32 px and 0.900 at 64 px" in text and "This is not a size trend" in text
+    assert "**At equal training compute** (64 px, strong recipe" in text
+    assert (
+        "the plain head (Linear(512, classes)) 0.400 ± 0.010" in text
+        and "not distinguishable from the seed noise" in text
+    )
     assert "6 epochs give 0.550 (1 seed; best epoch 3 of 6), +0.050 over 3 epochs (same seed)" in text
     assert "ResNet34 spends 0.67x Dense4's training multiply-adds" in text  # 2 x 100 vs 300 per image
     series = res.ratio_series()
     assert series["strong recipe vs ResNet34"][32] == pytest.approx([1.25, 1.3, 1.35])
-    assert series["strong recipe vs ResNet34, 6 epochs"][64] == pytest.approx([0.44 / 0.55])  # same seed
+    assert series["strong recipe, Dense4 3 / ResNet34 6 epochs"][64] == pytest.approx([0.44 / 0.55])  # same seed
     curves = res.compute_curves()
     macs, val = curves["64 px"]["resnet34_2x"]
     assert macs[-1] == pytest.approx(3 * 100 * 100 * 6) and val.shape == (1, 6)

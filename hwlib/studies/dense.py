@@ -386,6 +386,25 @@ class DenseStudyResult(StudyResult):
                     f"{_pm(p.acc(DOUBLE_EPOCHS))} ({_seeds(len(p.acc(DOUBLE_EPOCHS)))}); Dense4 / it = "
                     f"{p.ratio(DOUBLE_EPOCHS):.3f}"
                 )
+        fm = self.final_map.get("resnet34", {})
+        sizes = sorted({p.image_size for p in self.sweep})
+        if sizes:
+            biggest = max((fm[z] for z in sizes if z in fm), default=None)
+            lines.append(
+                f"- Limits: measured at {self.size_text()} only"
+                + (f" (ResNet34's last stage sees maps of at most {biggest}x{biggest})" if biggest else "")
+                + f", {self.epochs} epochs (short: see the Findings), "
+                + (f"{self.data.used['train']:,} " if self.data else "")
+                + "training images; the intervals cover seed noise only (one training subset, one test set)"
+            )
+        m = self.compute_match()
+        if m is not None and m["dense4_val"] is not None:
+            lines.append(
+                f"- At equal training compute ({m['point'].image_size} px) ResNet34 "
+                + ("is ahead" if m["baseline_val"] > m["dense4_val"] else "is behind")
+                + f": validation {m['baseline_val']:.3f} with {m['budget'] / 1e12:.1f} T multiply-adds, Dense4 "
+                f"{m['dense4_val']:.3f} with {m['dense4_macs'] / 1e12:.1f} T (mid-schedule)"
+            )
         c = self.costs
         if {"dense4", "resnet34"} <= set(c):
             lines.append(
@@ -427,9 +446,9 @@ class DenseStudyResult(StudyResult):
         for p in self.points():
             out.setdefault(f"{p.recipe} recipe vs ResNet34", {})[p.image_size] = p.seed_ratios()
             if DOUBLE_EPOCHS in p.runs:
-                out.setdefault(f"{p.recipe} recipe vs ResNet34, {p.epochs_by_model[DOUBLE_EPOCHS]} epochs", {})[
-                    p.image_size
-                ] = p.seed_ratios(DOUBLE_EPOCHS)
+                out.setdefault(
+                    f"{p.recipe} recipe, Dense4 {p.epochs} / ResNet34 {p.epochs_by_model[DOUBLE_EPOCHS]} epochs", {}
+                )[p.image_size] = p.seed_ratios(DOUBLE_EPOCHS)
         return out
 
     @staticmethod
@@ -509,9 +528,10 @@ class DenseStudyResult(StudyResult):
         return spreads[which], which
 
     def confusion_panels(self) -> dict[str, np.ndarray]:
-        """Title -> confusion matrix of every recipe and model's first-seed run."""
+        """Title -> confusion matrix of every recipe and model's first-seed run (at the detail size)."""
+        size, seed = self.info.image_size, self.seeds[0]
         return {
-            f"{m}, {rec} recipe, seed {self.seeds[0]}: acc {runs[0].test.accuracy:.3f}": runs[0].test.confusion
+            f"{m}, {rec} recipe, {size} px, seed {seed}: acc {runs[0].test.accuracy:.3f}": runs[0].test.confusion
             for rec, models in self.runs.items()
             for m, runs in models.items()
         }
@@ -645,12 +665,13 @@ class DenseStudyResult(StudyResult):
         strong = self.points("strong")
         if len(strong) > 1:
             a, b = strong[0], strong[-1]
-            trend = "falls" if b.ratio() < a.ratio() else "rises" if b.ratio() > a.ratio() else "stays"
             lines.append(
-                f"- **Image size**: with the strong recipe the ratio {trend} from {a.ratio():.3f} at {a.image_size} px "
-                f"to {b.ratio():.3f} at {b.image_size} px (ResNet34 {np.mean(a.acc('resnet34')):.3f} -> "
+                f"- **Image size**: with the strong recipe the ratio is {a.ratio():.3f} at {a.image_size} px and "
+                f"{b.ratio():.3f} at {b.image_size} px (ResNet34 {np.mean(a.acc('resnet34')):.3f} -> "
                 f"{np.mean(b.acc('resnet34')):.3f}, Dense4 {np.mean(a.acc('dense4')):.3f} -> "
-                f"{np.mean(b.acc('dense4')):.3f}). References from elsewhere (figure): the original report "
+                f"{np.mean(b.acc('dense4')):.3f}). This is not a size trend: both sizes leave ResNet34's last "
+                "stage on maps of at most 2x2, every run is short (see below), and ResNet34 with more epochs moves the "
+                "ratio more than the size does. References from elsewhere (figure): the original report "
                 f"{ORIGINAL_DENSE.ratio:.2f} at {ORIGINAL_DENSE.image_size} px, {PUBLIC_256.source} "
                 f"{PUBLIC_256.ratio:.2f} at {PUBLIC_256.image_size} px."
             )
@@ -697,10 +718,65 @@ class DenseStudyResult(StudyResult):
                 lines.append(
                     f"- **ResNet34 trained longer** ({p.label}): {e2} epochs give {_pm(p.acc(DOUBLE_EPOCHS))} "
                     f"({_seeds(k)}; best epoch {best} of {e2}), {gain:+.3f} over {p.epochs} epochs (same "
-                    f"seed{'s' if k != 1 else ''}); Dense4 ({p.epochs} epochs) / it = {p.ratio(DOUBLE_EPOCHS):.3f}. "
-                    f"{compute}."
+                    f"seed{'s' if k != 1 else ''}); Dense4 ({p.epochs} epochs) / it = {p.ratio(DOUBLE_EPOCHS):.3f}"
+                    f" (against {p.ratio():.3f} at {p.epochs} epochs). {compute}."
+                    + (
+                        f" ResNet34 gains this much from more epochs while Dense4 was not trained longer (so "
+                        f"{p.ratio(DOUBLE_EPOCHS):.3f} compares {p.epochs} with {e2} epochs): the {p.epochs}-epoch "
+                        "ratios overstate Dense4's lead, and this run cannot say where the ratio settles with full "
+                        "training."
+                        if gain > 0.02
+                        else ""
+                    )
                 )
         return lines
+
+    def compute_match(self) -> dict | None:
+        """At the largest size (strong recipe): ResNet34's (2x-epoch, if run) whole training budget in
+        multiply-adds, its final validation accuracy, and Dense4's validation accuracy at its last epoch
+        within that budget (means over seeds; None: no epoch fits); None without a strong recipe."""
+        strong = self.points("strong")
+        if not strong:
+            return None
+        p = strong[-1]
+        base = DOUBLE_EPOCHS if DOUBLE_EPOCHS in p.runs else "resnet34"
+        curves = self.compute_curves()[f"{p.image_size} px"]
+        (dx, dv), (bx, bv) = curves["dense4"], curves[base]
+        budget = float(bx[-1])
+        within = np.flatnonzero(dx <= budget * (1 + 1e-9))
+        e = int(within[-1]) if len(within) else None
+        return {
+            "point": p,
+            "baseline": base,
+            "budget": budget,
+            "baseline_val": float(bv.mean(0)[-1]),
+            "dense4_epoch": None if e is None else e + 1,
+            "dense4_macs": float(dx[e]) if e is not None else float(dx[0]),
+            "dense4_val": None if e is None else float(dv.mean(0)[e]),
+            "dense4_epochs": len(dx),
+        }
+
+    def _finding_compute(self) -> list[str]:
+        """Who is ahead at equal training compute (see :meth:`compute_match`)."""
+        c = self.compute_match()
+        if c is None:
+            return []
+        p, base = c["point"], c["baseline"]
+        if c["dense4_val"] is None:
+            d_text, ahead = f"Dense4's first epoch alone costs {c['dense4_macs'] / 1e12:.1f} T", "ResNet34"
+        else:
+            d_text = (
+                f"Dense4 after {c['dense4_macs'] / 1e12:.1f} T (epoch {c['dense4_epoch']} of {c['dense4_epochs']}, "
+                f"part-way through its schedule, so not an end-of-training result) is at {c['dense4_val']:.3f}"
+            )
+            ahead = "ResNet34" if c["baseline_val"] > c["dense4_val"] else "Dense4"
+        label = f"ResNet34 trained {p.epochs_by_model[base]} epochs" if base == DOUBLE_EPOCHS else "ResNet34"
+        return [
+            f"- **At equal training compute** ({p.label}, validation accuracy, mean over seeds): {label} reaches "
+            f"{c['baseline_val']:.3f} with {c['budget'] / 1e12:.1f} T multiply-adds; {d_text}. {ahead} is ahead at "
+            f"this budget: Dense4's lead at equal epochs is bought with {p.macs['dense4'] / p.macs['resnet34']:.1f}x "
+            "the multiply-adds per image (figure above)."
+        ]
 
     def _finding_cost(self) -> list[str]:
         c, size = self.costs, self.info.image_size
@@ -753,10 +829,16 @@ class DenseStudyResult(StudyResult):
         lines = []
         if still:
             where = "every recipe" if len(still) == len(self.runs) else _join([f"the {rec} recipe" for rec in still])
+            caveat = (
+                " Under the strong recipe this is weak evidence on its own: its one-cycle schedule ends with a "
+                "learning rate near zero, so the last epoch is usually the best one."
+                if "strong" in still
+                else ""
+            )
             lines.append(
                 f"- **Still improving**: in {where} every run's best validation epoch is its last (epoch "
                 f"{self.epochs}), for both models: training was still improving when it stopped, so longer training "
-                "would change these numbers and possibly the ratio."
+                f"would change these numbers and possibly the ratio.{caveat}"
             )
         for rec, models in self.runs.items():
             if rec not in still:
@@ -811,6 +893,7 @@ class DenseStudyResult(StudyResult):
         lines = [
             *self._finding_sweep(),
             *self._finding_baselines(),
+            *self._finding_compute(),
             *self._finding_cost(),
             *self._finding_epochs(),
             *self._finding_classes(),
@@ -879,7 +962,7 @@ class DenseStudyResult(StudyResult):
             f"({best_m}, {best_rec} recipe: {best * k:.1f}x chance)"
         ]
         if d is not None:
-            reasons.append(f"the images are {d.image_size} px instead of {d.photo_size}")
+            reasons.append(f"the images are {self.size_text()} instead of {d.photo_size}")
             if d.used["train"] < d.available["train"]:
                 reasons.append(f"training uses {d.used['train']:,} of {d.available['train']:,} training images")
         reasons.append(f"training lasts {self.epochs} epoch{'s' if self.epochs != 1 else ''}")
