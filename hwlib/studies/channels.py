@@ -272,10 +272,15 @@ class ChannelStudyResult(StudyResult):
             mr, hr = self.diff("flex", k, "RGB")
             if math.isnan(h7):
                 verdict = ": one seed, so no interval and no effect can be claimed"
-            elif abs(m7) <= h7:
-                verdict = ": within the seed noise (the interval includes 0), so neither is shown to be better"
             else:
-                verdict = f": beyond the seed noise, flex {'ahead' if m7 > 0 else 'behind'}"
+                parts = []
+                for what, m, h in (("mean of seven", m7, h7), ("RGB", mr, hr)):
+                    parts.append(
+                        f"on the {what} the interval includes 0 (not shown to differ)"
+                        if abs(m) <= h
+                        else f"on the {what} flex is {'ahead' if m > 0 else 'behind'} beyond the seed noise"
+                    )
+                verdict = ": " + "; ".join(parts)
             lines.append(
                 f"- flex vs {k} (a strongest baseline): mean of seven {_pts(m7, h7)}, RGB {_pts(mr, hr)}"
                 + verdict
