@@ -101,12 +101,20 @@ PROFILES: dict[str, Profile] = {
     ),
     "cpu": Profile(
         name="cpu",
-        note="make report's default on 2 CPU cores: 32 px, 100 training images per class; fewer seeds (1) "
-        "and image sizes (32 px only) than the published cpu-real run (3 seeds; 32 and 64 px in notebook 02)",
+        note="make report's default on 2 CPU cores: 32 px, 100 training images per class; fewer seeds (1), "
+        "image sizes (32 px only) and models (no 2x-epoch ResNet34) than the published cpu-real run (3 seeds; "
+        "32 and 64 px in notebook 02)",
         data=DataSettings(image_size=32, train_per_class=100, eval_per_class=None),
         channels=ChannelStudySettings(epochs=10, seeds=1, batch_size=64, lr=1e-3),
         dense=DenseStudySettings(
-            epochs=5, seeds=1, batch_size=64, lr=1e-3, dense4_batch_size=64, dense4_lr=1e-3, sizes=(32,)
+            epochs=5,
+            seeds=1,
+            batch_size=64,
+            lr=1e-3,
+            dense4_batch_size=64,
+            dense4_lr=1e-3,
+            sizes=(32,),
+            resnet34_2x_seeds=0,
         ),
     ),
     "cpu-real": Profile(
