@@ -157,10 +157,6 @@ def _pm(values: list[float]) -> str:
     return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
 
 
-def _signed(x: float) -> str:
-    return f"{x:+.3f}"
-
-
 def _ratio(a: float, b: float) -> float:
     """a / b; nan when b is 0 (a baseline at 0 accuracy, as in the smoke profile): no ratio, no goal met."""
     return a / b if b else float("nan")
@@ -300,11 +296,6 @@ class DenseStudyResult(StudyResult):
         """mean Dense4 / mean ResNet34 test accuracy."""
         d, r = self.metric(recipe, "dense4", "accuracy"), self.metric(recipe, "resnet34", "accuracy")
         return _ratio(float(np.mean(d)), float(np.mean(r)))
-
-    def seed_ratios(self, recipe: str) -> list[float]:
-        """Dense4 / ResNet34 test accuracy seed by seed (same seed, same data order)."""
-        d, r = self.metric(recipe, "dense4", "accuracy"), self.metric(recipe, "resnet34", "accuracy")
-        return [_ratio(a, b) for a, b in zip(d, r)]
 
     def size_text(self) -> str:
         sizes = sorted({p.image_size for p in self.sweep} or {self.info.image_size})
