@@ -4,9 +4,9 @@ Every comparison times both sides in the same run (warm-up, several repeats, med
 synchronised before clocks are read), so the ratios hold on the machine that printed them:
 
 * flexconv_batched_vs_loop: forward+backward of the original report's loop FlexConv over
-  FlexConv2d(mode="original") (same weights), B=32 (quick) / 128, 3 channels, 128 px, 16 outputs
+  OriginalFlexConv2d (same weights), B=32 (quick) / 128, 3 channels, 128 px, 16 outputs
   (on a GPU the loop's many small kernel launches are what batching removes);
-* flexconv_vs_conv2d: pooled FlexConv2d over a Conv2d(3, 16, 3) on the same input;
+* flexconv_vs_conv2d: PooledFlexConv2d over a Conv2d(3, 16, 3) on the same input;
 * train_mfu: achieved training FLOP/s (3 x forward MACs x 2 per image) over the matrix-multiply
   peak measured in this run: float32 on the CPU, bf16 on a GPU (training runs in bf16 autocast
   there), Dense4 and ResNet34 at 128 px;
@@ -35,7 +35,7 @@ from .data.lists import open_dataset
 from .data.loader import BatchLoader
 from .data.prepare import per_class_subset, resolve_data
 from .device import device_name, pick_device, synchronize
-from .flexconv import FlexConv2d, original_loop_forward
+from .flexconv import flex_conv2d, original_loop_forward
 from .models import dense4, resnet34_baseline
 from .params import measure
 from .timing import median_seconds
@@ -52,7 +52,7 @@ def _fwd_bwd(fn, x: torch.Tensor):
 
 def flexconv_batched_vs_loop(device: torch.device, *, batch: int, repeats: int) -> dict:
     torch.manual_seed(0)
-    layer = FlexConv2d(16, 3, mode="original", in_size=(128, 128)).to(device)
+    layer = flex_conv2d(mode="original", out_channels=16, kernel_size=3, in_size=(128, 128)).to(device)
     x = torch.rand(batch, 3, 128, 128, device=device, requires_grad=True)
     loop = median_seconds(_fwd_bwd(lambda t: original_loop_forward(layer, t), x), repeats=repeats, device=device)
     batched = median_seconds(_fwd_bwd(layer, x), repeats=repeats, device=device)
@@ -70,7 +70,7 @@ def flexconv_batched_vs_loop(device: torch.device, *, batch: int, repeats: int) 
 
 def flexconv_vs_conv2d(device: torch.device, *, batch: int, repeats: int) -> dict:
     torch.manual_seed(0)
-    flex = FlexConv2d(16, 3, mode="pooled").to(device)
+    flex = flex_conv2d(mode="pooled", out_channels=16, kernel_size=3).to(device)
     conv = nn.Conv2d(3, 16, 3, padding="same").to(device)
     x = torch.rand(batch, 3, 128, 128, device=device, requires_grad=True)
     t_flex = median_seconds(_fwd_bwd(flex, x), repeats=repeats, device=device)

@@ -31,26 +31,29 @@ ADAPTIVE_FIRST: tuple[str, ...] = get_args(AdaptiveFirst)
 
 
 class ChannelAdaptive(nn.Module):
-    """Base: forward(x, channels) with `channels` the known-channel index of each of the C inputs."""
+    """Base: forward(x, channel_ids) with `channel_ids` the id (index among the `known_channels`)
+    of each of the C inputs, default 0..C-1."""
 
     takes_channel_ids = True
 
-    def __init__(self, out_channels: int, *, known: int = 3, kernel_size: int = 3):
+    def __init__(self, out_channels: int, *, known_channels: int = 3, kernel_size: int = 3):
         super().__init__()
-        self.out_channels, self.known, self.kernel_size = out_channels, known, kernel_size
+        self.out_channels, self.known_channels, self.kernel_size = out_channels, known_channels, kernel_size
 
-    def ids(self, x: torch.Tensor, channels) -> torch.Tensor:
-        """(C,) channel indices (default 0..C-1), checked against the known channels."""
+    def ids(self, x: torch.Tensor, channel_ids) -> torch.Tensor:
+        """(C,) channel ids (default 0..C-1), checked against the known channels."""
         c = x.shape[1]
         ids = (
-            torch.arange(c, device=x.device) if channels is None else torch.as_tensor(channels, device=x.device).long()
+            torch.arange(c, device=x.device)
+            if channel_ids is None
+            else torch.as_tensor(channel_ids, device=x.device).long()
         )
         if ids.shape != (c,):
             raise ValueError(f"{type(self).__name__} got {c} channels but {tuple(ids.shape)} channel indices")
-        if int(ids.min()) < 0 or int(ids.max()) >= self.known:
+        if int(ids.min()) < 0 or int(ids.max()) >= self.known_channels:
             raise ValueError(
-                f"{type(self).__name__} knows {self.known} channels (0..{self.known - 1}); got channel indices "
-                f"{ids.tolist()}; FlexConv2d(mode='hybrid') also takes unknown channels"
+                f"{type(self).__name__} knows {self.known_channels} channels (0..{self.known_channels - 1}); "
+                f"got channel ids {ids.tolist()}; HybridFlexConv2d also takes unknown channels"
             )
         return ids
 
@@ -58,7 +61,7 @@ class ChannelAdaptive(nn.Module):
         return F.conv2d(x, weight, bias, padding="same")
 
     def extra_repr(self) -> str:
-        return f"out_channels={self.out_channels}, known={self.known}"
+        return f"out_channels={self.out_channels}, known_channels={self.known_channels}"
 
 
 class GreyMean(ChannelAdaptive):
@@ -66,8 +69,8 @@ class GreyMean(ChannelAdaptive):
         super().__init__(out_channels, **kw)
         self.body = nn.Conv2d(1, out_channels, self.kernel_size, padding="same")
 
-    def forward(self, x: torch.Tensor, channels=None) -> torch.Tensor:
-        self.ids(x, channels)
+    def forward(self, x: torch.Tensor, channel_ids=None) -> torch.Tensor:
+        self.ids(x, channel_ids)
         return self.body(x.mean(1, keepdim=True))  # (B, 1, H, W) -> (B, out, H, W)
 
 
@@ -76,25 +79,25 @@ class _Filled(ChannelAdaptive):
 
     def __init__(self, out_channels: int, **kw):
         super().__init__(out_channels, **kw)
-        self.body = nn.Conv2d(self.known, out_channels, self.kernel_size, padding="same")
+        self.body = nn.Conv2d(self.known_channels, out_channels, self.kernel_size, padding="same")
 
     def place(self, x: torch.Tensor, ids: torch.Tensor, fill: torch.Tensor | float) -> torch.Tensor:
         b, _, h, w = x.shape
-        full = torch.zeros(b, self.known, h, w, dtype=x.dtype, device=x.device) + fill  # (B, C_known, H, W)
+        full = torch.zeros(b, self.known_channels, h, w, dtype=x.dtype, device=x.device) + fill  # (B, C_known, H, W)
         full[:, ids] = x
         return full
 
 
 class Replicate(_Filled):
-    def forward(self, x: torch.Tensor, channels=None) -> torch.Tensor:
-        ids = self.ids(x, channels)
+    def forward(self, x: torch.Tensor, channel_ids=None) -> torch.Tensor:
+        ids = self.ids(x, channel_ids)
         return self.body(self.place(x, ids, x.mean(1, keepdim=True)))  # absent = mean of the present
 
 
 class ZeroFillRescale(_Filled):
-    def forward(self, x: torch.Tensor, channels=None) -> torch.Tensor:
-        ids = self.ids(x, channels)
-        return self.body(self.place(x, ids, 0.0) * (self.known / x.shape[1]))
+    def forward(self, x: torch.Tensor, channel_ids=None) -> torch.Tensor:
+        ids = self.ids(x, channel_ids)
+        return self.body(self.place(x, ids, 0.0) * (self.known_channels / x.shape[1]))
 
 
 class Depthwise(ChannelAdaptive):
@@ -102,8 +105,8 @@ class Depthwise(ChannelAdaptive):
         super().__init__(out_channels, **kw)
         self.body = nn.Conv2d(1, out_channels, self.kernel_size, padding="same")
 
-    def forward(self, x: torch.Tensor, channels=None) -> torch.Tensor:
-        self.ids(x, channels)
+    def forward(self, x: torch.Tensor, channel_ids=None) -> torch.Tensor:
+        self.ids(x, channel_ids)
         b, c, h, w = x.shape
         y = F.relu(self.body(x.reshape(b * c, 1, h, w)))  # (B*C, out, H, W)
         return y.view(b, c, self.out_channels, h, w).mean(1)  # (B, out, H, W)
@@ -120,9 +123,9 @@ class _PerChannelKernel(ChannelAdaptive):
         """(C_known, out, k, k)."""
         raise NotImplementedError
 
-    def forward(self, x: torch.Tensor, channels=None) -> torch.Tensor:
-        ids = self.ids(x, channels)
-        weight = self.kernels()[ids].transpose(0, 1) * (self.known / x.shape[1])  # (out, C, k, k)
+    def forward(self, x: torch.Tensor, channel_ids=None) -> torch.Tensor:
+        ids = self.ids(x, channel_ids)
+        weight = self.kernels()[ids].transpose(0, 1) * (self.known_channels / x.shape[1])  # (out, C, k, k)
         return self.conv(x, weight, self.bias)
 
 
@@ -134,7 +137,7 @@ class SliceParam(_PerChannelKernel):
     def __init__(self, out_channels: int, **kw):
         super().__init__(out_channels, **kw)
         k = self.kernel_size
-        self.weight = _conv_init((self.known, out_channels, k, k), self.known * k * k)
+        self.weight = _conv_init((self.known_channels, out_channels, k, k), self.known_channels * k * k)
 
     def kernels(self) -> torch.Tensor:
         return self.weight
@@ -144,8 +147,8 @@ class TemplateMixing(_PerChannelKernel):
     def __init__(self, out_channels: int, *, templates: int = 4, **kw):
         super().__init__(out_channels, **kw)
         k = self.kernel_size
-        self.templates = _conv_init((templates, out_channels, k, k), self.known * k * k)
-        self.mix = nn.Parameter(torch.randn(self.known, templates) / templates**0.5)
+        self.templates = _conv_init((templates, out_channels, k, k), self.known_channels * k * k)
+        self.mix = nn.Parameter(torch.randn(self.known_channels, templates) / templates**0.5)
 
     def kernels(self) -> torch.Tensor:
         return torch.einsum("ct,tokl->cokl", self.mix, self.templates)  # (C_known, out, k, k)
@@ -155,12 +158,12 @@ class HyperNet(_PerChannelKernel):
     def __init__(self, out_channels: int, *, embed_dim: int = 8, hidden: int = 64, **kw):
         super().__init__(out_channels, **kw)
         k = self.kernel_size
-        self.embed = nn.Embedding(self.known, embed_dim)
+        self.embed = nn.Embedding(self.known_channels, embed_dim)
         self.generator = nn.Sequential(nn.Linear(embed_dim, hidden), nn.ReLU(), nn.Linear(hidden, out_channels * k * k))
 
     def kernels(self) -> torch.Tensor:
         k = self.kernel_size
-        return self.generator(self.embed.weight).view(self.known, self.out_channels, k, k)
+        return self.generator(self.embed.weight).view(self.known_channels, self.out_channels, k, k)
 
 
 LAYERS: dict[str, type[ChannelAdaptive]] = {
@@ -174,8 +177,8 @@ LAYERS: dict[str, type[ChannelAdaptive]] = {
 }
 
 
-def channel_adaptive(name: AdaptiveFirst, *, out_channels: int, known: int = 3) -> ChannelAdaptive:
-    """The first layer called `name` (see the module docstring), for `known` channel identities."""
+def channel_adaptive(name: AdaptiveFirst, *, out_channels: int, known_channels: int = 3) -> ChannelAdaptive:
+    """The first layer called `name` (see the module docstring), for `known_channels` channel ids."""
     if name not in LAYERS:
         raise ValueError(f"unknown channel-adaptive layer {name!r}; choose one of {', '.join(LAYERS)}")
-    return LAYERS[name](out_channels, known=known)
+    return LAYERS[name](out_channels, known_channels=known_channels)

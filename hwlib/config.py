@@ -4,12 +4,74 @@ A profile is built with keyword arguments only: its data settings (image size, i
 the channel study's (notebook 01) and the Dense4 study's (notebook 02). A notebook's `parameters`
 cell names a profile; the environment variable HWLIB_PROFILE wins over it (nbval cannot inject
 parameters, so `make test` sets HWLIB_PROFILE=smoke).
+
+:class:`TrainConfig` is one training recipe (what :func:`hwlib.train.fit` runs), kept here beside
+the profiles; this module imports nothing from hwlib, so any module can import it.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """One training recipe."""
+
+    epochs: int = 10
+    lr: float = 1e-3  # peak learning rate
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"  # adam: the original's; sgd: Nesterov, momentum 0.9
+    weight_decay: float = 0.0  # not applied to norm weights and biases
+    schedule: Literal["constant", "onecycle", "cosine"] = "constant"  # constant: the original's
+    warmup_epochs: float = 0.0  # linear warm-up for "cosine"
+    label_smoothing: float = 0.0
+    ema_decay: float = 0.0  # > 0: validate, keep and return an exponential moving average of the weights
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipe:
+    """A named way to train (notebook 02), resolved per model, image size and budget by
+    :func:`hwlib.studies.dense.resolve_recipe`: a run's schedule and EMA always span its own steps.
+
+    lr None: the profile's (`DenseStudySettings.lr`, Dense4 `dense4_lr`, as the original report gave
+    Dense4 its own learning rate and batch size); `own_batch`: Dense4 trains at `dense4_batch_size`.
+    """
+
+    name: str
+    what: str  # one line for tables
+    optimizer: Literal["adam", "adamw", "sgd"]
+    lr: float | None  # peak learning rate; None: the profile's, per model
+    own_batch: bool = False  # Dense4 at the profile's dense4_batch_size (else batch_size for both)
+    weight_decay: float = 0.0  # not applied to norm weights and biases
+    schedule: Literal["constant", "onecycle", "cosine"] = "constant"
+    label_smoothing: float = 0.0
+    ema_horizon: float = 0.0  # > 0: EMA of the weights with time constant ema_horizon x the run's steps
+    flip: bool = False  # random horizontal flips
+    crop_divisor: int = 0  # > 0: random crops with reflect padding of max(1, image_size // crop_divisor) px
+
+
+ORIGINAL_RECIPE = Recipe(
+    name="original",
+    what="the original report's: Adam, constant lr, no augmentation",
+    optimizer="adam",
+    lr=None,
+    own_batch=True,
+)
+STRONG_RECIPE = Recipe(
+    name="strong",
+    what="AdamW + one-cycle, label smoothing, flip + crop, EMA",
+    optimizer="adamw",
+    lr=2e-3,
+    weight_decay=0.05,
+    schedule="onecycle",
+    label_smoothing=0.1,
+    ema_horizon=0.1,  # averages over about the last tenth of the run
+    flip=True,
+    crop_divisor=8,
+)
+RECIPES: dict[str, Recipe] = {r.name: r for r in (ORIGINAL_RECIPE, STRONG_RECIPE)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -17,7 +79,7 @@ class DataSettings:
     """Which images a run uses, at what size."""
 
     image_size: int  # images are resized to image_size x image_size px
-    train_per_class: int | None  # first N training images of each class (None: all)
+    train_per_class: int | None  # training images per class, drawn afresh for every seed (None: all)
     eval_per_class: int | None  # first N val/test images of each class (None: all)
 
 
@@ -33,24 +95,27 @@ class ChannelStudySettings:
 
 @dataclass(frozen=True, kw_only=True)
 class DenseStudySettings:
-    """Notebook 02: Dense4 and ResNet34 under every recipe and seed, over a sweep of image sizes.
+    """Notebook 02: the models of `models` (names in hwlib.studies.dense.MODELS) under every recipe,
+    budget and seed, over a sweep of image sizes; the verdict compares `models[0]` with `baseline`.
 
-    The original recipe gives ResNet34 `batch_size` / `lr` and Dense4 its own `dense4_batch_size` /
-    `dense4_lr`, as the original report did; the strong recipe gives both models `batch_size`.
-    The strong recipe runs at every size in `sizes`, the original recipe at `original_sizes`; the
-    plain-head ResNet34 runs at the smallest size (strong recipe, every seed) and ResNet34 with twice
-    the epochs at the largest (strong recipe, `resnet34_2x_seeds` seeds).
+    The strong recipe runs at every size in `sizes` and at every budget in `budgets` (multiples of
+    `epochs`, each run sized to its budget: its own schedule); the original recipe at
+    `original_sizes`, `epochs` only. The original recipe gives ResNet34 `batch_size` / `lr` and
+    Dense4 `dense4_batch_size` / `dense4_lr`, as the original report did.
     """
 
-    epochs: int
-    seeds: int  # seeds per model, recipe and size: SEED, SEED+1, ...
+    epochs: int  # the base budget, in epochs over the seed's training subset
+    seeds: int  # seeds per model, recipe, size and budget: SEED, SEED+1, ...
     batch_size: int
     lr: float  # Adam, original recipe (ResNet34)
     dense4_batch_size: int
     dense4_lr: float  # Adam, original recipe (Dense4)
     sizes: tuple[int, ...] = (32,)  # image sizes of the sweep (px), strong recipe
     original_sizes: tuple[int, ...] = (32,)  # sizes the original recipe also runs at
-    resnet34_2x_seeds: int = 1  # seeds of ResNet34 trained 2 x epochs at the largest size (0: none)
+    budgets: tuple[int, ...] = (1, 2)  # strong recipe: multiples of `epochs`; doubling checks convergence
+    models: tuple[str, ...] = ("dense4", "resnet34")
+    baseline: str = "resnet34"  # the verdict's baseline
+    bar: float = 0.90  # the goal: models[0] / baseline test accuracy >= bar
     train_per_class: int | None = None  # training images per class for notebook 02 (None: the profile's)
 
 
@@ -68,24 +133,36 @@ class Profile:
         return asdict(self)
 
     def describe(self) -> str:
-        """Two lines for the top of a notebook."""
-        d, c, s = self.data, self.channels, self.dense
+        """Two lines for the top of a notebook: the data and the settings of both studies."""
+        d, c = self.data, self.channels
         return (
             f"profile {self.name!r} ({self.note})\n"
-            f"  image {d.image_size} px, train {d.train_per_class or 'all'} / eval {d.eval_per_class or 'all'} "
-            f"images per class; epochs: {c.epochs} (notebook 01, {c.seeds} seed{'s' if c.seeds > 1 else ''}), "
-            f"{s.epochs} (notebook 02, {s.seeds} seed{'s' if s.seeds > 1 else ''}, "
-            f"{s.train_per_class or d.train_per_class or 'all'} train images per class, sizes "
-            f"{', '.join(map(str, s.sizes))} px); batch {c.batch_size} (Dense4 {s.dense4_batch_size}), "
-            f"Adam lr {c.lr:g} (Dense4 {s.dense4_lr:g})"
+            f"  image {d.image_size} px, train {d.train_per_class or 'all'} (drawn per seed) / eval "
+            f"{d.eval_per_class or 'all'} images per class; notebook 01: {c.epochs} epochs, "
+            f"{_count(c.seeds, 'seed')}, batch {c.batch_size}, Adam lr {c.lr:g}"
         )
+
+    def describe_dense(self) -> str:
+        """Notebook 02's settings, for the top of notebook 02."""
+        d, s = self.data, self.dense
+        return (
+            f"notebook 02: {', '.join(s.models)}; {s.epochs} epochs x budgets {', '.join(map(str, s.budgets))} "
+            f"(strong recipe), {_count(s.seeds, 'seed')}, {s.train_per_class or d.train_per_class or 'all'} "
+            f"training images per class (drawn per seed), sizes {', '.join(map(str, s.sizes))} px "
+            f"(original recipe at {', '.join(map(str, s.original_sizes)) or 'none'}); batch {s.batch_size} "
+            f"(original recipe: Dense4 {s.dense4_batch_size}, Adam lr {s.lr:g} / Dense4 {s.dense4_lr:g})"
+        )
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
-        note="CI: proves the notebooks run end to end on 4 images per class, 1 epoch, 1 seed, 24 and 32 px "
-        "(the published run: 3 seeds, 32 and 64 px); its numbers mean nothing",
+        note="CI: proves the notebooks run end to end on 4 images per class, 1 epoch, 1 seed, 24 and 32 px; "
+        "its numbers mean nothing",
         data=DataSettings(image_size=32, train_per_class=4, eval_per_class=4),
         channels=ChannelStudySettings(epochs=1, seeds=1, batch_size=16, lr=1e-3),
         dense=DenseStudySettings(
@@ -101,9 +178,8 @@ PROFILES: dict[str, Profile] = {
     ),
     "cpu": Profile(
         name="cpu",
-        note="make report's default on 2 CPU cores: 32 px, 100 training images per class; fewer seeds (1), "
-        "image sizes (32 px only) and models (no 2x-epoch ResNet34) than the published cpu-real run (3 seeds; "
-        "32 and 64 px in notebook 02)",
+        note="make report's default on 2 CPU cores: 32 px, 100 training images per class, 1 seed (so no "
+        "verdict is settled: one seed has no interval); the published cpu-real run has 3 seeds",
         data=DataSettings(image_size=32, train_per_class=100, eval_per_class=None),
         channels=ChannelStudySettings(epochs=10, seeds=1, batch_size=64, lr=1e-3),
         dense=DenseStudySettings(
@@ -114,13 +190,12 @@ PROFILES: dict[str, Profile] = {
             dense4_batch_size=64,
             dense4_lr=1e-3,
             sizes=(32,),
-            resnet34_2x_seeds=0,
         ),
     ),
     "cpu-real": Profile(
         name="cpu-real",
-        note="the published run: real photos on 2 CPU cores, 3 seeds; notebook 01 at 32 px with 300 training "
-        "images per class, notebook 02 at 32 and 64 px with 100",
+        note="the published run: real photos on 2 CPU cores, 3 seeds, 32 px, 300 training images per class "
+        "drawn per seed; notebook 02 at 5 and 10 epochs",
         data=DataSettings(image_size=32, train_per_class=300, eval_per_class=None),
         channels=ChannelStudySettings(epochs=20, seeds=3, batch_size=64, lr=1e-3),
         dense=DenseStudySettings(
@@ -130,15 +205,14 @@ PROFILES: dict[str, Profile] = {
             lr=1e-3,
             dense4_batch_size=64,
             dense4_lr=1e-3,
-            sizes=(32, 64),
+            sizes=(32,),
             original_sizes=(32,),
-            train_per_class=100,
         ),
     ),
     "full": Profile(
         name="full",
-        note="the original report's setting (128 px, all images, 10 epochs, Adam 1e-3 / Dense4 3e-3 batch 256); "
-        "for a GPU",
+        note="the original report's setting (128 px, all images, 10 and 20 epochs, Adam 1e-3 / Dense4 3e-3 "
+        "batch 256); for a GPU",
         data=DataSettings(image_size=128, train_per_class=None, eval_per_class=None),
         channels=ChannelStudySettings(epochs=20, seeds=3, batch_size=128, lr=1e-3),
         dense=DenseStudySettings(
@@ -163,4 +237,16 @@ def resolve_profile(name: str) -> Profile:
     return PROFILES[chosen]
 
 
-__all__ = ["PROFILES", "ChannelStudySettings", "DataSettings", "DenseStudySettings", "Profile", "resolve_profile"]
+__all__ = [
+    "ORIGINAL_RECIPE",
+    "PROFILES",
+    "RECIPES",
+    "STRONG_RECIPE",
+    "Recipe",
+    "ChannelStudySettings",
+    "DataSettings",
+    "DenseStudySettings",
+    "Profile",
+    "TrainConfig",
+    "resolve_profile",
+]

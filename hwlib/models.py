@@ -1,6 +1,6 @@
 """The original report's networks, as keyword-only factories.
 
-* :func:`flex_cnn` - the original report's ``Question1_CNN``: FlexConv2d(16) -> pool -> conv 16->32 ->
+* :func:`flex_cnn` - the original report's ``Question1_CNN``: FlexConv(16) -> pool -> conv 16->32 ->
   pool -> conv 32->32 -> pool -> fc 128 -> fc classes.
 * :func:`cnn3` - the same network with a plain Conv2d(C, 16, 3, 'same') in place of FlexConv: the
   3-layer CNN baseline (three conv layers), fixed to C input channels.
@@ -19,20 +19,22 @@ from torch import nn
 from torchvision.models import resnet34
 
 from .channel_layers import AdaptiveFirst, channel_adaptive
-from .flexconv import FlexConv2d, FlexMode
+from .flexconv import FlexMode, flex_conv2d
 
 ResNetHead = Literal["original", "plain"]
 
 
-def check_images(x: torch.Tensor, *, who: str, channels: int | None) -> None:
-    """Fail fast, with a message, on input a model cannot take (instead of a shape error deep inside)."""
+def check_images(x: torch.Tensor, *, who: str, in_channels: int | None) -> None:
+    """Fail fast, with a message, on input a model cannot take (instead of a shape error deep inside).
+
+    in_channels: the channel count the model requires (None: any number)."""
     if x.dim() != 4:
         raise ValueError(f"{who} expects a 4-D (B, C, H, W) batch, got shape {tuple(x.shape)}")
     if x.shape[1] < 1:
         raise ValueError(f"{who} needs at least one input channel, got shape {tuple(x.shape)}")
-    if channels is not None and x.shape[1] != channels:
+    if in_channels is not None and x.shape[1] != in_channels:
         raise ValueError(
-            f"{who} was built for {channels} input channels, got {x.shape[1]}; give it all {channels} "
+            f"{who} was built for {in_channels} input channels, got {x.shape[1]}; give it all {in_channels} "
             "(absent ones zero-filled: select_channels(..., zero_fill=True)) or use flex_cnn"
         )
 
@@ -50,7 +52,9 @@ def small_cnn_map_size(image_size: int) -> int:
 class SmallCNN(nn.Module):
     """Shared body of :func:`flex_cnn` and :func:`cnn3` (the original report's ``Question1_CNN``).
 
-    The first layer is given (``flex_layer`` or ``conv0``); the rest is the original's: max-pool 2,
+    The first layer is given (a FlexConv layer named ``flex_layer``, a Conv2d named ``conv0`` or a
+    channel-adaptive layer named ``first``: the names keep the state_dict keys; read it as
+    :attr:`first_layer`); the rest is the original's: max-pool 2,
     conv1 (16 -> 32, 3x3 valid), conv2 (32 -> 32, 3x3 valid), fc1 (32*s*s -> 128), fc2 (-> classes),
     ReLU after each. With ``adaptive_head`` the last map is average-pooled to the s x s the network
     was built for, so any input size works (s = 14 at 128 px, the original's 32*14*14 = 6272).
@@ -77,16 +81,24 @@ class SmallCNN(nn.Module):
         self.fc1 = nn.Linear(32 * s * s, 128)
         self.fc2 = nn.Linear(128, num_classes)
 
-    def forward(self, x: torch.Tensor, channels=None) -> torch.Tensor:
-        """x: (B, C, H, W); channels: for a FlexConv first layer, the identity of each input channel
-        (e.g. [0, 2] for R and B), default 0..C-1."""
-        first = getattr(self, self.first_name)
-        check_images(
-            x,
-            who=type(self).__name__ + f"({self.first_name})",
-            channels=first.in_channels if isinstance(first, nn.Conv2d) else None,
-        )
-        x = first(x, channels) if getattr(first, "takes_channel_ids", False) else first(x)
+    @property
+    def first_layer(self) -> nn.Module:
+        """The first layer (``flex_layer``, ``conv0`` or ``first``, whichever this network has)."""
+        return getattr(self, self.first_name)
+
+    @property
+    def fixed_in_channels(self) -> int | None:
+        """The channel count the input must have: a plain Conv2d first layer's in_channels; None
+        when the first layer takes any number of channels."""
+        first = self.first_layer
+        return first.in_channels if isinstance(first, nn.Conv2d) else None
+
+    def forward(self, x: torch.Tensor, channel_ids=None) -> torch.Tensor:
+        """x: (B, C, H, W); channel_ids: for a first layer that takes them (FlexConv, channel-adaptive),
+        the id of each input channel (e.g. [0, 2] for R and B), default 0..C-1; a Conv2d ignores them."""
+        first = self.first_layer
+        check_images(x, who=type(self).__name__ + f"({self.first_name})", in_channels=self.fixed_in_channels)
+        x = first(x, channel_ids) if getattr(first, "takes_channel_ids", False) else first(x)  # (B, 16, S, S)
         x = self.pool(F.relu(x))  # (B, 16, S/2, S/2)
         x = self.pool(F.relu(self.conv1(x)))  # (B, 32, ., .)
         x = self.pool(F.relu(self.conv2(x)))  # (B, 32, s', s')
@@ -102,20 +114,20 @@ def flex_cnn(
     out_channels: int = 16,
     grid: int = 8,
     features: int = 4,
-    channel_ids: int = 0,
+    known_channels: int = 0,
 ) -> SmallCNN:
     """The original report's FlexConv network. ``mode="original"`` with image_size=128 is its Question1_CNN
     exactly (state_dict keys included) and takes only image_size inputs; ``mode="pooled"`` and
-    ``mode="hybrid"`` take any channel count and any size >= 22 px; ``channel_ids=3`` adds the R, G, B
-    identity table (hybrid mode needs it)."""
-    layer = FlexConv2d(
-        out_channels,
-        3,
+    ``mode="hybrid"`` take any channel count and any size >= 22 px; ``known_channels=3`` adds the R, G, B
+    identity table (hybrid mode needs it; original mode takes none)."""
+    layer = flex_conv2d(
         mode=mode,
+        out_channels=out_channels,
+        kernel_size=3,
         in_size=(image_size, image_size) if mode == "original" else None,
         grid=grid,
         features=features,
-        channel_ids=channel_ids,
+        known_channels=known_channels,
     )
     return SmallCNN(
         layer,
@@ -151,7 +163,7 @@ def adaptive_cnn(
 ) -> SmallCNN:
     """The 3-layer network with a channel-adaptive first layer (hwlib.channel_layers: grey_mean,
     replicate, zero_fill_rescale, depthwise, slice_param, template_mixing, hypernet) in place of FlexConv."""
-    layer = channel_adaptive(first, out_channels=out_channels, known=known_channels)
+    layer = channel_adaptive(first, out_channels=out_channels, known_channels=known_channels)
     return SmallCNN(
         layer,
         first_name="first",
@@ -162,8 +174,9 @@ def adaptive_cnn(
     )
 
 
-class Bottleneck(nn.Module):
-    """3x3 conv (k = growth_rate filters) + BN + ReLU, concatenated to its input (DenseNet layer)."""
+class DenseLayer(nn.Module):
+    """One DenseNet layer as the original report has it: a single 3x3 conv (k = growth_rate filters)
+    + BN + ReLU, concatenated to its input (not torchvision's 1x1-3x3 bottleneck)."""
 
     def __init__(self, in_channels: int, growth_rate: int, *, concat: bool = True):
         super().__init__()
@@ -193,10 +206,10 @@ class Dense4(nn.Module):
     """The original report's 4-conv DenseNet.
 
     conv1 7x7/2 (3 -> k0) + BN + ReLU + max-pool 3/2, then two dense blocks of one
-    :class:`Bottleneck` each with a :class:`Transition` between, BN + ReLU, global average pool, fc.
+    :class:`DenseLayer` each with a :class:`Transition` between, BN + ReLU, global average pool, fc.
     Four Conv2d modules in all. Args: ``growth_rate`` (k in the DenseNet paper: filters each
-    bottleneck adds), ``init_channels`` (k0: conv1's filters), ``concat`` (DenseNet concatenation;
-    False keeps only the bottleneck's output) and ``transition`` (False drops the 1x1 conv + pool
+    dense layer adds), ``init_channels`` (k0: conv1's filters), ``concat`` (DenseNet concatenation;
+    False keeps only the dense layer's output) and ``transition`` (False drops the 1x1 conv + pool
     between the blocks; then three conv layers remain), the last two for the ablation.
     """
 
@@ -216,18 +229,18 @@ class Dense4(nn.Module):
         self.bn1 = nn.BatchNorm2d(c)
         self.pool1 = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.features = nn.ModuleList()
-        self.features.append(nn.Sequential(Bottleneck(c, growth_rate, concat=concat)))
+        self.features.append(nn.Sequential(DenseLayer(c, growth_rate, concat=concat)))
         c = c + growth_rate if concat else growth_rate
         if transition:
             self.features.append(Transition(c, c // 2))
             c //= 2
-        self.features.append(nn.Sequential(Bottleneck(c, growth_rate, concat=concat)))
+        self.features.append(nn.Sequential(DenseLayer(c, growth_rate, concat=concat)))
         c = c + growth_rate if concat else growth_rate
         self.bn2 = nn.BatchNorm2d(c)
         self.fc = nn.Linear(c, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, who="Dense4", channels=self.conv1.in_channels)
+        check_images(x, who="Dense4", in_channels=self.conv1.in_channels)
         out = self.pool1(F.relu(self.bn1(self.conv1(x))))  # (B, 512, S/4, S/4)
         for layer in self.features:
             out = layer(out)  # (B, 1024, S/4) -> (B, 512, S/8) -> (B, 1024, S/8)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torchinfo import summary
 
-from .flexconv import FlexMode
+from .flexconv import FlexConvBase, FlexMode, flex_conv2d
 from .models import cnn3, dense4, flex_cnn, resnet34_baseline, small_cnn_map_size
 from .original import ORIGINAL_DENSE
 
@@ -43,23 +43,41 @@ def flexconv_params(
     in_size: tuple[int, int] | None = None,
     grid: int = 8,
     features: int = 4,
-    channel_ids: int = 0,
+    known_channels: int = 0,
     embed_dim: int = 8,
+    hidden: int = 64,
 ) -> int:
-    """FlexConv2d: the shared 1 -> F_c 3x3 extractor, plus Linear(F -> k*k*out), plus (pooled) out biases.
+    """Parameters of the FlexConv layer of `mode` (hwlib.flexconv.flex_conv2d's arguments), with
+    k*k*out = kernel_size^2 * out_channels generated values per channel:
 
-    Original mode: F = H*W, so the count grows with image area and not with input channels.
-    Pooled mode: F = F_c * grid^2 (+ embed_dim with a channel-identity table of channel_ids x
-    embed_dim), independent of both.
+    * original: 1 -> 1 3x3 extractor (10) + Linear(H*W -> k*k*out); grows with the image area,
+      not with the input channels.
+    * pooled: 1 -> F_c 3x3 extractor + Linear(F_c*grid^2 [+ embed_dim] -> k*k*out) + out biases,
+      with an identity table of known_channels x embed_dim when known_channels > 0; independent of
+      both the image size and the channel count.
+    * hybrid: the same extractor and biases, a table of (known_channels + 1) x embed_dim, static
+      kernels (known_channels + 1) x out x k x k, and the MLP Linear(F_c*grid^2 + 2*embed_dim + 2 ->
+      hidden) + Linear(hidden -> k*k*out).
     """
     kk_out = kernel_size * kernel_size * out_channels
     if mode == "original":
         if in_size is None:
             raise ValueError("original mode needs in_size")
+        if known_channels:
+            raise ValueError("original mode has no channel-identity table (known_channels must be 0)")
         return conv2d_params(1, 1, 3) + linear_params(in_size[0] * in_size[1], kk_out)
-    identity = channel_ids * embed_dim if channel_ids else 0
-    f = features * grid * grid + (embed_dim if channel_ids else 0)
-    return conv2d_params(1, features, 3) + identity + linear_params(f, kk_out) + out_channels
+    extractor = conv2d_params(1, features, 3) + out_channels  # + the per-output bias
+    content = features * grid * grid
+    if mode == "pooled":
+        identity = known_channels * embed_dim
+        return extractor + identity + linear_params(content + (embed_dim if known_channels else 0), kk_out)
+    if mode == "hybrid":
+        if known_channels < 1:
+            raise ValueError("hybrid mode needs known_channels >= 1")
+        rows = known_channels + 1  # the last row: any unknown channel
+        mlp = linear_params(content + 2 * embed_dim + 2, hidden) + linear_params(hidden, kk_out)
+        return extractor + rows * embed_dim + rows * kk_out + mlp
+    raise ValueError(f"unknown FlexConv mode {mode!r}")
 
 
 def _small_cnn_body(first_out: int, num_classes: int, image_size: int) -> int:
@@ -80,8 +98,10 @@ def flex_cnn_params(
     out_channels: int = 16,
     grid: int = 8,
     features: int = 4,
-    channel_ids: int = 0,
+    known_channels: int = 0,
 ) -> int:
+    """hwlib.models.flex_cnn's parameters (same arguments), in every mode: the FlexConv layer
+    (:func:`flexconv_params`; original mode at image_size x image_size) plus the 3-layer body."""
     layer = flexconv_params(
         out_channels,
         3,
@@ -89,7 +109,7 @@ def flex_cnn_params(
         in_size=(image_size, image_size),
         grid=grid,
         features=features,
-        channel_ids=channel_ids,
+        known_channels=known_channels,
     )
     return layer + _small_cnn_body(out_channels, num_classes, image_size)
 
@@ -147,25 +167,23 @@ class Measured:
 
 
 def flexconv_grouped_macs(out_channels: int, in_channels: int, kernel_size: int, height: int, width: int) -> int:
-    """Multiply-adds per image of FlexConv2d's generated-kernel convolution ('same' padding)."""
+    """Multiply-adds per image of a FlexConv layer's generated-kernel convolution ('same' padding)."""
     return out_channels * in_channels * kernel_size * kernel_size * height * width
 
 
 def measure(model: nn.Module, input_size: tuple[int, ...]) -> Measured:
     """Parameters and multiply-adds for one image of `input_size` (C, H, W), by torchinfo.
 
-    torchinfo counts modules only; FlexConv2d applies its generated kernels with the functional
-    conv2d, so those multiply-adds are added here from each FlexConv2d's actual input shape.
+    torchinfo counts modules only; a FlexConv layer applies its generated kernels with the functional
+    conv2d, so those multiply-adds are added here from each FlexConv layer's actual input shape.
     """
-    from .flexconv import FlexConv2d
-
     extra: list[int] = []
 
-    def hook(mod: FlexConv2d, args, _out) -> None:
+    def hook(mod: FlexConvBase, args, _out) -> None:
         b, c, h, w = args[0].shape
         extra.append(flexconv_grouped_macs(mod.out_channels, c, mod.kernel_size, h, w))  # per image (b = 1)
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, FlexConv2d)]
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, FlexConvBase)]
     try:
         info = summary(model, input_size=(1, *input_size), verbose=0, device="cpu")
     finally:
@@ -189,8 +207,8 @@ class Check:
 
 
 def count_checks() -> list[Check]:
-    """Every parameter count the original report (and the issues) state: closed form vs torchinfo."""
-    from .flexconv import FlexConv2d
+    """Every parameter count the original report (and the issues) state, and every FlexConv mode's
+    (original, pooled with and without a channel-identity table, hybrid): closed form vs torchinfo."""
 
     def m(model: nn.Module, size: tuple[int, ...]) -> int:
         return measure(model, size).params
@@ -203,12 +221,22 @@ def count_checks() -> list[Check]:
         Check(
             "FlexConv2d original, 32 out, 128x128 (original's count)",
             flexconv_params(32, 3, mode="original", in_size=(128, 128)),
-            m(FlexConv2d(32, 3, mode="original", in_size=(128, 128)), (3, 128, 128)),
+            m(flex_conv2d(mode="original", out_channels=32, in_size=(128, 128)), (3, 128, 128)),
         ),
         Check(
             "FlexConv2d pooled, 32 out (any size)",
             flexconv_params(32, 3, mode="pooled"),
-            m(FlexConv2d(32, 3, mode="pooled"), (3, 128, 128)),
+            m(flex_conv2d(mode="pooled", out_channels=32), (3, 128, 128)),
+        ),
+        Check(
+            "FlexConv2d pooled + identity table (3 channels), 32 out",
+            flexconv_params(32, 3, mode="pooled", known_channels=3),
+            m(flex_conv2d(mode="pooled", out_channels=32, known_channels=3), (3, 128, 128)),
+        ),
+        Check(
+            "FlexConv2d hybrid (3 known channels), 32 out",
+            flexconv_params(32, 3, mode="hybrid", known_channels=3),
+            m(flex_conv2d(mode="hybrid", out_channels=32, known_channels=3), (3, 128, 128)),
         ),
         Check(
             "flex_cnn original, 128 px, 50 classes (original's Question1_CNN)",
@@ -219,6 +247,16 @@ def count_checks() -> list[Check]:
             "flex_cnn pooled, 128 px, 50 classes",
             flex_cnn_params(mode="pooled"),
             m(flex_cnn(mode="pooled"), (3, 128, 128)),
+        ),
+        Check(
+            "flex_cnn pooled + identity table (3 channels), 32 px, 10 classes",
+            flex_cnn_params(mode="pooled", known_channels=3, image_size=32, num_classes=10),
+            m(flex_cnn(mode="pooled", known_channels=3, image_size=32, num_classes=10), (3, 32, 32)),
+        ),
+        Check(
+            "flex_cnn hybrid (3 known channels), 32 px, 10 classes (the channel study's main model)",
+            flex_cnn_params(mode="hybrid", known_channels=3, image_size=32, num_classes=10),
+            m(flex_cnn(mode="hybrid", known_channels=3, image_size=32, num_classes=10), (3, 32, 32)),
         ),
         Check("cnn3, 128 px, 50 classes", cnn3_params(), m(cnn3(), (3, 128, 128))),
         Check("Dense4, 50 classes", dense4_params(), m(dense4(), (3, 128, 128))),

@@ -32,11 +32,30 @@ def _jsonable(o):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+SCHEMA_VERSION = 3  # of every results JSON; raised when a key changes meaning or moves
+
+
 def write_json(path: str | Path, payload: dict) -> Path:
+    """The one writer of results JSON: `schema_version` added, sorted keys, one trailing newline,
+    NaN written as null (JSON has no NaN)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_jsonable) + "\n")
+    text = json.dumps(_no_nan({**payload, "schema_version": SCHEMA_VERSION}), indent=2, sort_keys=True,
+                      default=_jsonable, allow_nan=False)  # fmt: skip
+    path.write_text(text + "\n")
     return path
+
+
+def _no_nan(o):
+    if isinstance(o, float) and o != o:
+        return None
+    if isinstance(o, dict):
+        return {k: _no_nan(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_no_nan(v) for v in o]
+    if isinstance(o, np.floating) and np.isnan(o):
+        return None
+    return o
 
 
 def _goal_lines(goals: list[dict]) -> list[str]:

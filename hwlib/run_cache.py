@@ -4,8 +4,11 @@ Every training run of a study lives in `runs/<data>-<profile>/checkpoints/<name>
 
 * `run_key.json` - the run's key: a hash over everything that decides its numbers (the run's
   name and config, batch size, seed, channel view and augmentation, the data's identity, the
-  model's parameter shapes, the device type, torch's version and a hash of the hwlib modules that
-  decide a run's numbers, TRAINING_SOURCES), with the parts it was computed from, for a reader;
+  model's parameter shapes, the device type, torch's version and a hash of the code of the hwlib
+  modules that decide a run's numbers, TRAINING_SOURCES), with the parts it was computed from, for
+  a reader. The code is hashed as a normalised syntax tree (:func:`normalised_source`): docstrings,
+  comments, type annotations and layout are left out, so rewording a docstring or fixing a type
+  hint keeps every finished run, while any change to what the code does retrains;
 * `last.pt`, `best.pt`, `train.log` - written by :func:`hwlib.train.fit` every epoch;
 * `finished.json` - written once the run was tested: history, best epoch, test metrics.
 
@@ -13,11 +16,12 @@ A folder whose key differs from the run's (or `HWLIB_FRESH=1`, set by `python -m
 --fresh` / `make report FRESH=1`) is emptied before training: a changed profile, dataset, config or
 library never reuses a stale run. A matching folder with `finished.json` is loaded instead of
 trained; one with only `last.pt` is resumed. The studies use this through
-:func:`hwlib.studies.common.train_and_test`.
+:func:`hwlib.studies.runs.train_and_test`.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import json
@@ -39,13 +43,17 @@ SAMPLED_IMAGES = 64  # images hashed, evenly spaced, from a larger split (all of
 
 RunState = Literal["finished", "partial", "new"]
 
-# The hwlib modules a trained run's numbers depend on: data decoding and batching, the models and
-# layers, the training loop, seeding, device choice, metrics, this key and train_and_test. Tables,
-# plots, findings, the runner and the studies' wording are left out on purpose, so that rewording a
-# report does not retrain it; what a study trains reaches the key through the run's name, config,
-# batch size, seed, view, data and model shapes.
+# The hwlib modules whose code decides a trained run's numbers beyond what the key states directly:
+# batching and augmentation, the seed's training subset, the models and layers, the training loop,
+# seeding, device choice, metrics, this key and train_and_test. Decoding and the cache are left
+# out: what they produce is in the key itself (the data's identity hashes the decoded pixels and
+# labels), so fixing an error message there retrains nothing. Tables, plots, statistics, prose and
+# the runner are left out on purpose, so that rewording a report does not retrain it; what a study
+# trains reaches the key through the run's name, config, batch size, seed, subset, view, data and
+# model shapes.
 TRAINING_SOURCES: tuple[str, ...] = (
-    "data/*.py",
+    "data/loader.py",
+    "data/split.py",
     "models.py",
     "flexconv.py",
     "channel_layers.py",
@@ -54,7 +62,7 @@ TRAINING_SOURCES: tuple[str, ...] = (
     "device.py",
     "metrics.py",
     "run_cache.py",
-    "studies/common.py",
+    "studies/runs.py",
 )
 
 
@@ -63,14 +71,53 @@ def fresh_requested() -> bool:
     return os.environ.get(FRESH_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
+class _Normalise(ast.NodeTransformer):
+    """Strips what does not change what code does: docstrings and type annotations (an annotation
+    becomes the placeholder `...`, so a dataclass field's name still counts)."""
+
+    @staticmethod
+    def _drop_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            if isinstance(body[0].value.value, str):
+                return body[1:] or [ast.Pass()]
+        return body
+
+    def _scope(self, node):
+        self.generic_visit(node)
+        node.body = self._drop_docstring(node.body)
+        if hasattr(node, "returns"):
+            node.returns = None
+        return node
+
+    visit_Module = visit_ClassDef = visit_FunctionDef = visit_AsyncFunctionDef = _scope
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:
+        node.annotation = None
+        return node
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AnnAssign:
+        self.generic_visit(node)
+        node.annotation = ast.Constant(...)
+        return node
+
+
+def normalised_source(text: str, *, filename: str = "<source>") -> str:
+    """The code of a module as a canonical string: its syntax tree without docstrings, comments,
+    type annotations, line numbers or layout. Two sources that differ only in those give the same
+    string; any other change (a number, a name, a statement) gives another."""
+    tree = _Normalise().visit(ast.parse(text, filename=filename))
+    return ast.dump(tree, annotate_fields=False, include_attributes=False)
+
+
 @functools.cache
 def source_hash(root: Path = HWLIB_DIR, patterns: tuple[str, ...] = TRAINING_SOURCES) -> str:
-    """16 hex digits over the files under `root` matching `patterns` (sorted relative paths and
-    contents); computed once per process. A change to any of them changes every run's key."""
+    """16 hex digits over the modules under `root` matching `patterns` (sorted relative paths and
+    each one's :func:`normalised_source`); computed once per process. A change to what any of them
+    does changes every run's key; a changed docstring, comment or type hint does not."""
     h = hashlib.sha256()
     for path in sorted({p for pattern in patterns for p in root.glob(pattern) if p.is_file()}):
         h.update(path.relative_to(root).as_posix().encode() + b"\0")
-        h.update(path.read_bytes() + b"\0")
+        h.update(normalised_source(path.read_text(), filename=str(path)).encode() + b"\0")
     return h.hexdigest()[:16]
 
 
@@ -193,6 +240,7 @@ __all__ = [
     "data_identity",
     "fresh_requested",
     "model_signature",
+    "normalised_source",
     "run_key",
     "source_hash",
     "split_identity",

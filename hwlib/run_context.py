@@ -85,6 +85,8 @@ def setup_run(
 ) -> RunContext:
     """Set a notebook up from its parameters (PROFILE, DATA, SEED, OUTPUT_DIR) and print what ran.
 
+    Every training image is loaded: each seed draws its own `train_per_class` subset from them.
+
     $HWLIB_PROFILE, $HWLIB_DATA and $HWLIB_OUTPUT_DIR, when set (the last two may be empty: the
     embedded dataset; runs/<data>-<profile>/), win over the notebook's PROFILE, DATA and OUTPUT_DIR:
     nbval cannot inject parameters and re-runs the committed notebooks, whose injected parameters
@@ -94,12 +96,7 @@ def setup_run(
     data = os.environ.get("HWLIB_DATA", data)
     output_dir = os.environ.get("HWLIB_OUTPUT_DIR", output_dir)
     loaded = (
-        load_dataset(
-            data,
-            size=prof.data.image_size,
-            train_per_class=prof.data.train_per_class,
-            eval_per_class=prof.data.eval_per_class,
-        )
+        load_dataset(data, size=prof.data.image_size, eval_per_class=prof.data.eval_per_class)
         if needs_data
         else None
     )

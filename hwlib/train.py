@@ -13,9 +13,10 @@ the last good checkpoint. Checkpoints are written atomically (temporary file + r
 `<run_dir>/last.pt` every epoch and `best.pt` whenever validation accuracy improves. The best epoch
 is chosen on validation, never on test, and its weights are restored at the end.
 
-`fit(compile_model=...)` runs the training step through torch.compile (default: on CUDA, not on
-the CPU), falling back to eager with one line when it cannot compile. Loaders built without a
-device are handed the training device, so on CUDA batches come from the split copied there once.
+`fit(compile_model=...)` and `start_training(compile_model=...)` run the training step through
+torch.compile (default None: :func:`compile_default`, on CUDA, not on the CPU), falling back to
+eager with one line when it cannot compile. Loaders built without a device are handed the
+training device, so on CUDA batches come from the split copied there once.
 `last.pt` also keeps the global RNG state, so a resumed run draws what an uninterrupted one would.
 
 Output: the per-epoch lines go to `<run_dir>/train.log` (and into the returned history); the
@@ -32,32 +33,18 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 
+from .config import TrainConfig
 from .data.loader import BatchLoader
 from .device import autocast_for, pick_device, synchronize
 from .metrics import ClassificationMetrics, accuracy, classification_metrics
 from .progress import progress_bar
 
 SYNC_EVERY = 32  # steps between host reads of the running loss (>= 4: at most one sync per 4 steps)
-
-
-@dataclass
-class TrainConfig:
-    """One training recipe."""
-
-    epochs: int = 10
-    lr: float = 1e-3  # peak learning rate
-    optimizer: Literal["adam", "adamw", "sgd"] = "adam"  # adam: the original's; sgd: Nesterov, momentum 0.9
-    weight_decay: float = 0.0  # not applied to norm weights and biases
-    schedule: Literal["constant", "onecycle", "cosine"] = "constant"  # constant: the original's
-    warmup_epochs: float = 0.0  # linear warm-up for "cosine"
-    label_smoothing: float = 0.0
-    ema_decay: float = 0.0  # > 0: validate, keep and return an exponential moving average of the weights
 
 
 class TrainingDiverged(RuntimeError):
@@ -206,7 +193,7 @@ def start_training(
     config: TrainConfig,
     steps_per_epoch: int,
     device: torch.device | None = None,
-    compile_model: bool | None = False,
+    compile_model: bool | None = None,
     log: Callable[[str], object] = print,
 ) -> TrainingState:
     """Model on the device (channels_last), optimizer, schedule, loss and EMA for `config`.
@@ -341,7 +328,7 @@ def train_one_epoch(
     bad_loss = torch.zeros((), device=dev)
     seen, t0 = 0, time.perf_counter()
 
-    def check(steps_done: int) -> None:
+    def check() -> None:
         b = int(first_bad)
         if b >= 0:
             raise _diverged(name, epoch, b + 1, float(bad_loss), run_dir)
@@ -360,8 +347,8 @@ def train_one_epoch(
         if bar is not None:
             bar.update(1)
         if (b + 1) % sync_every == 0:
-            check(b + 1)
-    check(len(loader))
+            check()
+    check()
     synchronize(dev)
     return {
         "train_loss": float(loss_sum) / seen,

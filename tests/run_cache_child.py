@@ -21,7 +21,7 @@ from conftest import random_split
 import hwlib.train
 from hwlib.data import BatchLoader, SplitTensors
 from hwlib.models import cnn3
-from hwlib.studies.common import EVAL_BATCH, train_and_test
+from hwlib.studies.runs import EVAL_BATCH, train_and_test
 from hwlib.train import TrainConfig, evaluate
 
 RUNS = ("run1", "run2", "run3")

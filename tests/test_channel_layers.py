@@ -50,3 +50,17 @@ def test_grey_mean_and_zero_fill_rescale_see_what_they_should():
     filled = torch.zeros(2, 3, 8, 8)
     filled[:, 2] = x[:, 0] * 3
     torch.testing.assert_close(zf(x[:, :1], [2]), zf.body(filled))
+
+
+@pytest.mark.parametrize("name", ADAPTIVE_FIRST)
+def test_known_channels_sets_the_table_and_forward_takes_channel_ids(name):
+    torch.manual_seed(0)
+    layer = channel_adaptive(name, out_channels=4, known_channels=5)
+    assert layer.known_channels == 5
+    x = torch.rand(2, 2, 9, 9)
+    torch.testing.assert_close(layer(x, channel_ids=[3, 4]), layer(x, [3, 4]))
+    with pytest.raises(ValueError):
+        layer(x, channel_ids=[0, 5])
+    net = adaptive_cnn(first=name, num_classes=3, image_size=32, known_channels=5)
+    assert net.first_layer.known_channels == 5 and net.fixed_in_channels is None
+    assert net(torch.rand(1, 2, 32, 32), channel_ids=[0, 4]).shape == (1, 3)

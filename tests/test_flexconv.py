@@ -2,20 +2,28 @@ import pytest
 import torch
 from torch import nn
 
-from hwlib.flexconv import FlexConv2d, kernel_diversity, original_loop_forward
+from hwlib.flexconv import (
+    MODES,
+    HybridFlexConv2d,
+    OriginalFlexConv2d,
+    PooledFlexConv2d,
+    flex_conv2d,
+    kernel_diversity,
+    original_loop_forward,
+)
 
 
 @pytest.mark.parametrize(("c", "h", "w"), [(3, 16, 16), (1, 13, 17), (5, 9, 11)])
 def test_original_mode_equals_original_loop(c, h, w):
     torch.manual_seed(0)
-    layer = FlexConv2d(6, 3, mode="original", in_size=(h, w))
+    layer = OriginalFlexConv2d(6, 3, in_size=(h, w))
     x = torch.randn(4, c, h, w)
     torch.testing.assert_close(layer(x), original_loop_forward(layer, x), rtol=1e-4, atol=1e-5)
 
 
 def test_original_mode_gradients_equal_original_loop():
     torch.manual_seed(1)
-    layer = FlexConv2d(4, 3, mode="original", in_size=(10, 10))
+    layer = OriginalFlexConv2d(4, 3, in_size=(10, 10))
     x = torch.randn(3, 2, 10, 10)
     layer(x).square().sum().backward()
     fast = [p.grad.clone() for p in layer.parameters()]
@@ -29,7 +37,7 @@ def test_original_mode_loads_original_state_dict():
     original = nn.Module()  # the original report's flex_channel_CNN(output_channel=16, width=128, height=128)
     original.extract_conv = nn.Conv2d(1, 1, 3, padding="same")
     original.feature2kernel = nn.Linear(128 * 128, 3 * 3 * 16)
-    layer = FlexConv2d(16, 3, mode="original", in_size=(128, 128))
+    layer = OriginalFlexConv2d(16, 3, in_size=(128, 128))
     layer.load_state_dict(original.state_dict())  # strict: same keys and shapes
     assert set(layer.state_dict()) == set(original.state_dict())
 
@@ -37,16 +45,16 @@ def test_original_mode_loads_original_state_dict():
 @pytest.mark.parametrize("c", [1, 2, 3, 5])
 @pytest.mark.parametrize("hw", [(7, 7), (15, 33), (31, 20), (64, 64)])
 def test_pooled_mode_any_channels_any_size(c, hw):
-    layer = FlexConv2d(8, 3, mode="pooled")
+    layer = PooledFlexConv2d(8, 3)
     y = layer(torch.randn(2, c, *hw))
     assert y.shape == (2, 8, *hw)
     assert torch.isfinite(y).all()
 
 
-@pytest.mark.parametrize("mode", ["original", "pooled"])
+@pytest.mark.parametrize("mode", MODES)
 def test_batch_independence(mode):
     torch.manual_seed(0)
-    layer = FlexConv2d(5, 3, mode=mode, in_size=(12, 12))
+    layer = flex_conv2d(mode=mode, out_channels=5, in_size=(12, 12), known_channels=3 if mode == "hybrid" else 0)
     x = torch.randn(6, 3, 12, 12)
     alone = layer(x[2:3])
     with_others = layer(x)[2:3]
@@ -58,40 +66,77 @@ def test_batch_independence(mode):
 def test_pooled_output_scale_independent_of_channel_count():
     """Kernels are averaged over channels: C copies of one channel give the same output as 1 copy."""
     torch.manual_seed(0)
-    layer = FlexConv2d(4, 3, mode="pooled")
+    layer = PooledFlexConv2d(4, 3)
     x1 = torch.randn(2, 1, 20, 20)
     torch.testing.assert_close(layer(x1), layer(x1.repeat(1, 3, 1, 1)), rtol=1e-5, atol=1e-5)
 
 
-def test_clear_errors_for_bad_input():
-    layer = FlexConv2d(4, mode="original", in_size=(8, 8))
-    with pytest.raises(ValueError, match="4-D"):
-        layer(torch.randn(3, 8, 8))
-    with pytest.raises(ValueError, match="at least one input channel"):
-        layer(torch.randn(2, 0, 8, 8))
-    with pytest.raises(ValueError, match="built for 8x8"):
-        layer(torch.randn(2, 3, 9, 8))
-    with pytest.raises(ValueError, match="in_size"):
-        FlexConv2d(4, mode="original")
-    with pytest.raises(ValueError, match="mode"):
-        FlexConv2d(4, mode="other")
+@pytest.mark.parametrize("mode", MODES)
+def test_bad_input_is_a_value_error(mode):
+    layer = flex_conv2d(mode=mode, out_channels=4, in_size=(8, 8), known_channels=3 if mode == "hybrid" else 0)
+    assert layer(torch.randn(2, 3, 8, 8)).shape == (2, 4, 8, 8)
+    for bad in (torch.randn(3, 8, 8), torch.randn(2, 0, 8, 8)):
+        with pytest.raises(ValueError):
+            layer(bad)
+    with pytest.raises(ValueError):
+        layer.trace(torch.randn(1, 0, 8, 8))
+    if mode == "original":
+        with pytest.raises(ValueError):  # built for 8x8 only
+            layer(torch.randn(2, 3, 9, 8))
+    else:
+        assert layer(torch.randn(2, 3, 9, 8)).shape == (2, 4, 9, 8)
+
+
+def test_bad_construction_is_a_value_error():
+    for kw in (
+        {"mode": "original"},  # no in_size
+        {"mode": "other"},
+        {"mode": "hybrid"},  # no identity table
+        {"mode": "original", "in_size": (8, 8), "known_channels": 3},  # original mode has no table
+        {"mode": "pooled", "kernel_size": 0},
+    ):
+        with pytest.raises(ValueError):
+            flex_conv2d(out_channels=4, **kw)
+    with pytest.raises(ValueError):
+        HybridFlexConv2d(4, known_channels=0)
+    with pytest.raises(ValueError):
+        PooledFlexConv2d(0)
+
+
+def test_factory_builds_the_class_of_each_mode():
+    built = {m: flex_conv2d(mode=m, out_channels=4, in_size=(8, 8), known_channels=int(m == "hybrid")) for m in MODES}
+    assert {m: type(layer) for m, layer in built.items()} == {
+        "original": OriginalFlexConv2d,
+        "pooled": PooledFlexConv2d,
+        "hybrid": HybridFlexConv2d,
+    }
+    assert all(layer.mode == m and layer.takes_channel_ids for m, layer in built.items())
+    # the factory draws the same initial weights as the class itself
+    torch.manual_seed(0)
+    a = flex_conv2d(mode="hybrid", out_channels=4, known_channels=3, grid=4, features=2)
+    torch.manual_seed(0)
+    b = HybridFlexConv2d(4, known_channels=3, grid=4, features=2)
+    assert a.state_dict().keys() == b.state_dict().keys()
+    assert all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
 
 
 def test_channel_identity_table():
     torch.manual_seed(0)
-    layer = FlexConv2d(4, mode="pooled", channel_ids=3)
+    layer = PooledFlexConv2d(4, known_channels=3)
     x = torch.randn(2, 2, 12, 12)
     rb, rg = layer(x, [0, 2]), layer(x, [0, 1])
     assert rb.shape == (2, 4, 12, 12) and not torch.allclose(rb, rg)  # the layer knows which channels it got
-    torch.testing.assert_close(layer(x), rg)  # default identities 0..C-1
-    with pytest.raises(ValueError, match=r"table knows 3 channels \(0..2\); got channel indices \[3\]"):
-        layer(torch.randn(2, 1, 12, 12), [3])
-    with pytest.raises(ValueError, match="knows 3 channels"):
-        layer(torch.randn(2, 4, 12, 12))
-    with pytest.raises(ValueError, match="2 channels but"):
-        layer(x, [0])
-    with pytest.raises(ValueError, match="pooled-mode option"):
-        FlexConv2d(4, mode="original", in_size=(8, 8), channel_ids=3)
+    torch.testing.assert_close(layer(x), rg)  # default ids 0..C-1
+    torch.testing.assert_close(layer(x, torch.tensor([0, 2])), rb)  # a tensor of ids works as a list
+    for bad_x, bad_ids in (
+        (torch.randn(2, 1, 12, 12), [3]),  # beyond the table
+        (torch.randn(2, 4, 12, 12), None),  # the default ids 0..3 too
+        (x, [0]),  # one id for two channels
+        (x, [0, -1]),
+    ):
+        with pytest.raises(ValueError):
+            layer(bad_x, bad_ids)
+    assert layer.channel_embed.num_embeddings == 3 and PooledFlexConv2d(4).channel_embed is None
 
 
 def test_without_identity_the_layer_is_blind_to_channel_order():
@@ -100,26 +145,27 @@ def test_without_identity_the_layer_is_blind_to_channel_order():
     torch.manual_seed(0)
     x = torch.rand(2, 3, 16, 16)
     perm = x[:, [2, 0, 1]]
-    blind = FlexConv2d(4, mode="pooled")
+    blind = PooledFlexConv2d(4)
     torch.testing.assert_close(blind(x), blind(perm), rtol=1e-5, atol=1e-6)
-    seeing = FlexConv2d(4, mode="pooled", channel_ids=3)
+    seeing = PooledFlexConv2d(4, known_channels=3)
     assert not torch.allclose(seeing(x, [0, 1, 2]), seeing(perm, [0, 1, 2]))
 
 
 def test_hybrid_takes_any_channels_and_unknown_ones():
     torch.manual_seed(0)
-    layer = FlexConv2d(8, 3, mode="hybrid", channel_ids=3)
+    layer = HybridFlexConv2d(8, 3, known_channels=3)
     for c in (1, 2, 3, 6):
         assert layer(torch.rand(2, c, 17, 23)).shape == (2, 8, 17, 23)
     x = torch.rand(1, 2, 16, 16)
-    torch.testing.assert_close(layer(x, [3, 5]), layer(x, [4, 7]))  # every index beyond R, G, B: "unknown"
-    with pytest.raises(ValueError, match="needs channel_ids"):
-        FlexConv2d(8, 3, mode="hybrid")
+    torch.testing.assert_close(layer(x, [3, 5]), layer(x, [4, 7]))  # every id beyond R, G, B: "unknown"
+    assert layer.channel_embed.num_embeddings == 4 and layer.static.shape == (4, 8, 3, 3)  # + the unknown row
+    with pytest.raises(ValueError):
+        layer(x, [0, -1])
 
 
 def test_hybrid_starts_as_static_per_channel_kernels_and_sees_colour():
     torch.manual_seed(0)
-    layer = FlexConv2d(4, 3, mode="hybrid", channel_ids=3)
+    layer = HybridFlexConv2d(4, 3, known_channels=3)
     x = torch.rand(3, 3, 16, 16)
     k = layer.generate_kernels(x, [0, 1, 2])  # (B, out, C, k, k)
     torch.testing.assert_close(k, layer.static[:3].transpose(0, 1).expand_as(k))  # residual starts at 0
@@ -135,10 +181,33 @@ def test_hybrid_starts_as_static_per_channel_kernels_and_sees_colour():
 def test_kernel_diversity_tells_static_from_generated_kernels():
     torch.manual_seed(0)
     x = torch.rand(8, 3, 16, 16)
-    pooled = kernel_diversity(FlexConv2d(4, 3, mode="pooled"), x)
-    hybrid = kernel_diversity(FlexConv2d(4, 3, mode="hybrid", channel_ids=3), x, [0, 1, 2])
+    pooled = kernel_diversity(PooledFlexConv2d(4, 3), x)
+    hybrid = kernel_diversity(HybridFlexConv2d(4, 3, known_channels=3), x, [0, 1, 2])
     assert hybrid["between_images_share"] == pytest.approx(0.0, abs=1e-12)  # static at init: no image dependence
     assert pooled["between_images_share"] > 0.5 and pooled["cosine_across_channels"] > 0.8
     assert abs(hybrid["cosine_across_channels"]) < 0.5
     for d in (pooled, hybrid):
         assert d["between_images_share"] + d["between_channels_share"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_trace_returns_each_stage_of_one_sample(mode):
+    torch.manual_seed(0)
+    layer = flex_conv2d(
+        mode=mode, out_channels=5, in_size=(16, 16), grid=4, features=2, known_channels=int(mode == "hybrid") * 3
+    )
+    x = torch.rand(1, 3, 16, 16)
+    t = layer.trace(x, [0, 1, 2])
+    assert set(t) == {"input", "features", "pooled", "kernels", "output"}
+    assert t["input"].shape == (3, 16, 16) and t["kernels"].shape == (5, 3, 3, 3) and t["output"].shape == (5, 16, 16)
+    if mode == "original":
+        assert t["features"].shape == (3, 1, 16, 16) and t["pooled"] is None
+    else:
+        assert t["features"].shape == (3, 2, 8, 8) and t["pooled"].shape == (3, 2, 4, 4)
+    torch.testing.assert_close(t["kernels"], layer.generate_kernels(x, [0, 1, 2])[0])
+    torch.testing.assert_close(t["output"], layer(x, [0, 1, 2])[0])
+
+
+def test_original_loop_forward_takes_the_original_layer_only():
+    with pytest.raises(ValueError):
+        original_loop_forward(PooledFlexConv2d(4), torch.rand(1, 3, 8, 8))

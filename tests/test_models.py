@@ -2,8 +2,10 @@ import pytest
 import torch
 from torch import nn
 
+from hwlib.channel_layers import ChannelAdaptive
 from hwlib.data import COMBOS, channel_indices
-from hwlib.models import cnn3, dense4, flex_cnn, resnet34_baseline
+from hwlib.flexconv import HybridFlexConv2d, OriginalFlexConv2d, PooledFlexConv2d
+from hwlib.models import DenseLayer, adaptive_cnn, check_images, cnn3, dense4, flex_cnn, resnet34_baseline
 
 
 def n_params(m: nn.Module) -> int:
@@ -79,3 +81,46 @@ def test_dense4_ablation_switches():
     assert sum(isinstance(m, torch.nn.Conv2d) for m in dense4(num_classes=10, transition=False).modules()) == 3
     for kw in ({"concat": False}, {"transition": False}, {"growth_rate": 128, "init_channels": 128}):
         assert dense4(num_classes=10, **kw)(torch.rand(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_first_layer_and_fixed_in_channels():
+    cases = [
+        (flex_cnn(num_classes=3, image_size=32, mode="original"), OriginalFlexConv2d, None, "flex_layer"),
+        (flex_cnn(num_classes=3, image_size=32), PooledFlexConv2d, None, "flex_layer"),
+        (flex_cnn(num_classes=3, image_size=32, mode="hybrid", known_channels=3), HybridFlexConv2d, None, "flex_layer"),
+        (cnn3(num_classes=3, image_size=32), nn.Conv2d, 3, "conv0"),
+        (cnn3(num_classes=3, image_size=32, in_channels=2), nn.Conv2d, 2, "conv0"),
+        (adaptive_cnn(first="replicate", num_classes=3, image_size=32), ChannelAdaptive, None, "first"),
+    ]
+    for model, kind, fixed, name in cases:
+        assert isinstance(model.first_layer, kind) and model.first_layer is getattr(model, name)
+        assert model.fixed_in_channels == fixed
+        assert next(iter(model.state_dict())).startswith(name + ".")  # submodule names (state_dict keys) kept
+
+
+def test_forward_takes_channel_ids():
+    torch.manual_seed(0)
+    m = flex_cnn(num_classes=4, image_size=32, mode="hybrid", known_channels=3).eval()
+    x = torch.rand(2, 2, 32, 32)
+    torch.testing.assert_close(m(x, channel_ids=[0, 2]), m(x, [0, 2]))
+    assert not torch.allclose(m(x, channel_ids=[0, 2]), m(x, channel_ids=[0, 1]))
+    assert m.flex_layer.known_channels == 3
+    c = cnn3(num_classes=4, image_size=32)
+    torch.testing.assert_close(c(torch.ones(1, 3, 32, 32), channel_ids=[0, 1, 2]), c(torch.ones(1, 3, 32, 32)))
+
+
+def test_check_images_in_channels():
+    check_images(torch.rand(1, 3, 8, 8), who="m", in_channels=3)
+    check_images(torch.rand(1, 5, 8, 8), who="m", in_channels=None)
+    for x, c in ((torch.rand(1, 2, 8, 8), 3), (torch.rand(3, 8, 8), None), (torch.rand(1, 0, 8, 8), None)):
+        with pytest.raises(ValueError):
+            check_images(x, who="m", in_channels=c)
+
+
+def test_dense_layer_is_one_conv_bn_relu_and_keeps_the_state_dict_keys():
+    layer = DenseLayer(8, 4)
+    assert [type(m) for m in layer.children()] == [nn.Conv2d, nn.BatchNorm2d]
+    assert layer(torch.rand(2, 8, 6, 6)).shape == (2, 12, 6, 6)
+    assert DenseLayer(8, 4, concat=False)(torch.rand(2, 8, 6, 6)).shape == (2, 4, 6, 6)
+    keys = set(dense4(num_classes=10, growth_rate=8, init_channels=8).state_dict())
+    assert {"features.0.0.conv.weight", "features.0.0.bn.weight", "features.1.conv.weight"} <= keys

@@ -1,7 +1,9 @@
 import numpy as np
+import pytest
 
 from hwlib import params
-from hwlib.flexconv import FlexConv2d
+from hwlib.flexconv import MODES, PooledFlexConv2d, flex_conv2d
+from hwlib.models import flex_cnn
 
 
 def test_every_original_count_matches_torchinfo():
@@ -12,15 +14,61 @@ def test_every_original_count_matches_torchinfo():
     assert by_name["FlexConv2d original, 32 out, 128x128 (original's count)"].measured == 10 + 4_718_592 + 288
     assert by_name["Dense4, 50 classes"].measured == 5_375_538
     assert by_name["ResNet34 torchvision (1000 classes) vs its IMAGENET1K_V1 metadata"].measured == 21_797_672
-    assert len(checks) >= 10
+    assert len(checks) >= 14
+    flex = [c for c in checks if c.name.startswith(("FlexConv2d ", "flex_cnn "))]
+    for words in ("original", "pooled,", "pooled + identity table", "hybrid"):  # every mode, layer and network
+        assert sum(words in c.name for c in flex) == 2, words
+    hybrid = by_name["flex_cnn hybrid (3 known channels), 32 px, 10 classes (the channel study's main model)"]
+    assert hybrid.measured == n_params(flex_cnn(mode="hybrid", known_channels=3, image_size=32, num_classes=10))
+
+
+def n_params(m) -> int:
+    return sum(p.numel() for p in m.parameters())
 
 
 def test_pooled_flexconv_closed_form_any_config():
-    for out, grid, feats, ids in ((1, 2, 1, 0), (16, 8, 4, 0), (7, 5, 3, 3), (16, 4, 4, 12)):
-        layer = FlexConv2d(out, 3, mode="pooled", grid=grid, features=feats, channel_ids=ids)
-        assert sum(p.numel() for p in layer.parameters()) == params.flexconv_params(
-            out, 3, grid=grid, features=feats, channel_ids=ids
-        )
+    for out, grid, feats, known in ((1, 2, 1, 0), (16, 8, 4, 0), (7, 5, 3, 3), (16, 4, 4, 12)):
+        layer = PooledFlexConv2d(out, 3, grid=grid, features=feats, known_channels=known)
+        assert n_params(layer) == params.flexconv_params(out, 3, grid=grid, features=feats, known_channels=known)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("out", "k", "grid", "feats", "known", "size"), [(1, 1, 2, 1, 1, 4), (16, 3, 8, 4, 3, 32), (7, 5, 5, 3, 12, 9)]
+)
+def test_flexconv_closed_form_every_mode(mode, out, k, grid, feats, known, size):
+    kw = {
+        "in_size": (size, size + 1),
+        "grid": grid,
+        "features": feats,
+        "known_channels": 0 if mode == "original" else known,
+    }
+    layer = flex_conv2d(mode=mode, out_channels=out, kernel_size=k, **kw)
+    assert n_params(layer) == params.flexconv_params(out, k, mode=mode, **kw)
+    if mode != "original":  # and without an identity table (hybrid needs one)
+        kw["known_channels"] = int(mode == "hybrid")
+        layer = flex_conv2d(mode=mode, out_channels=out, kernel_size=k, **kw)
+        assert n_params(layer) == params.flexconv_params(out, k, mode=mode, **kw)
+
+
+@pytest.mark.parametrize(
+    ("mode", "known"), [("original", 0), ("pooled", 0), ("pooled", 3), ("hybrid", 3), ("hybrid", 1)]
+)
+@pytest.mark.parametrize(("size", "classes"), [(24, 2), (32, 10), (45, 50)])
+def test_flex_cnn_closed_form_equals_torchinfo_every_mode(mode, known, size, classes):
+    kw = {"mode": mode, "known_channels": known, "image_size": size, "num_classes": classes}
+    model = flex_cnn(**kw)
+    formula = params.flex_cnn_params(**kw)
+    assert formula == n_params(model) == params.measure(model, (3, size, size)).params
+
+
+def test_flexconv_params_rejects_impossible_configs():
+    with pytest.raises(ValueError):
+        params.flexconv_params(4, mode="original")  # no in_size
+    with pytest.raises(ValueError):
+        params.flexconv_params(4, mode="hybrid")  # no identity table
+    with pytest.raises(ValueError):
+        params.flexconv_params(4, mode="other")
 
 
 def test_crossover_is_the_first_channel_count_where_conv_is_larger():
@@ -32,10 +80,10 @@ def test_crossover_is_the_first_channel_count_where_conv_is_larger():
 
 
 def test_macs_are_per_image_multiply_adds():
-    m = params.measure(FlexConv2d(4, mode="pooled"), (1, 8, 8))
+    m = params.measure(PooledFlexConv2d(4), (1, 8, 8))
     assert m.params == params.flexconv_params(4)
     # torchinfo's count of the modules (it counts biases as multiply-adds too), plus the functional grouped conv
-    counted = params.summary(FlexConv2d(4, mode="pooled"), input_size=(1, 1, 8, 8), verbose=0).total_mult_adds
+    counted = params.summary(PooledFlexConv2d(4), input_size=(1, 1, 8, 8), verbose=0).total_mult_adds
     assert m.macs == counted + params.flexconv_grouped_macs(4, 1, 3, 8, 8) == counted + 4 * 9 * 64
     dense = params.measure(__import__("hwlib.models", fromlist=["dense4"]).dense4(), (3, 128, 128))
     assert round(dense.macs / 1e9, 2) == 3.86  # the original's torchinfo printout

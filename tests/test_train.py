@@ -1,3 +1,5 @@
+import dataclasses
+import inspect
 import math
 import signal
 import subprocess
@@ -7,6 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+import hwlib.config
+import hwlib.train
 from hwlib.data import BatchLoader, SplitTensors
 from hwlib.models import cnn3, flex_cnn
 from hwlib.seed import seed_everything
@@ -149,7 +153,7 @@ def test_nan_loss_names_epoch_and_batch_and_keeps_last_good_checkpoint(tmp_path,
 
 def test_fit_with_ema_and_channel_identity(make_split):
     data = make_split(16, classes=2)
-    model = flex_cnn(num_classes=2, image_size=24, channel_ids=3)
+    model = flex_cnn(num_classes=2, image_size=24, known_channels=3)
     h = fit(
         model,
         BatchLoader(data, batch_size=8, combo="random", with_channels=True),
@@ -215,6 +219,48 @@ def test_compile_is_off_by_default_on_the_cpu():
     cpu = torch.device("cpu")
     assert not compile_default(cpu) and compile_default(torch.device("cuda"))
     assert start_training(tiny_net(), config=TrainConfig(), steps_per_epoch=1, device=cpu).compiled is None
+
+
+def test_start_training_and_fit_default_to_compile_default(monkeypatch):
+    """compile_model=None (both defaults) means compile_default(device); here forced True."""
+    compiled = []
+    monkeypatch.setattr(hwlib.train, "compile_default", lambda device: True)
+    monkeypatch.setattr(torch, "compile", lambda model, **_: compiled.append(model) or model)
+    for fn in (hwlib.train.start_training, hwlib.train.fit):
+        assert inspect.signature(fn).parameters["compile_model"].default is None
+    state = start_training(tiny_net(), config=TrainConfig(), steps_per_epoch=1, device=torch.device("cpu"))
+    assert state.compiled is not None and compiled == [state.model]
+
+
+def test_train_config_is_frozen_keyword_only_and_lives_in_config():
+    assert hwlib.train.TrainConfig is hwlib.config.TrainConfig
+    c = TrainConfig(epochs=3, lr=0.1)
+    assert (c.epochs, c.lr, c.optimizer, c.schedule, c.ema_decay) == (3, 0.1, "adam", "constant", 0.0)
+    assert TrainConfig() == TrainConfig(epochs=10, lr=1e-3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.epochs = 4
+    with pytest.raises(TypeError):
+        TrainConfig(3)
+    assert dataclasses.replace(c, epochs=5).epochs == 5 and c.epochs == 3
+
+
+def test_config_imports_nothing_from_hwlib():
+    """No import cycle: hwlib.config stands alone (train.py imports it, never the reverse)."""
+    code = "import sys, hwlib.config; print(sorted(m for m in sys.modules if m.startswith('hwlib.')))"
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
+    assert out.strip() == "['hwlib.config']"
+
+
+def test_seed_everything_seeds_every_rng_and_returns_nothing():
+    import random
+
+    import numpy as np
+
+    assert seed_everything(5) is None
+    a = (random.random(), np.random.rand(), torch.rand(1))
+    seed_everything(5)
+    assert a == (random.random(), np.random.rand(), torch.rand(1))
 
 
 def test_compile_that_fails_falls_back_to_eager_with_one_line(make_split, monkeypatch):

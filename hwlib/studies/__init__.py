@@ -1,16 +1,20 @@
-"""The two studies the notebooks run, on shared experiment steps.
+"""The studies the notebooks run: each holds its models' registry, its run loop and a result of
+numbers and verdicts (no prose: that is :mod:`hwlib.report`'s).
 
-* :mod:`.common` - seed/build/train/test (:func:`train_and_test`), accuracy per channel combination.
-* :mod:`.results` - one cost helper (:func:`measure_cost`), intervals over seeds, :class:`Goal`, and
-  :class:`StudyResult` (owns its JSON).
-* :mod:`.channels` - notebook 01: :func:`run_channel_study` -> :class:`ChannelStudyResult`.
-* :mod:`.dense` - notebook 02: :func:`run_dense_study` -> :class:`DenseStudyResult`.
+* :mod:`.runs` - the shared experiment steps: seed, draw the seed's training subset, build, train,
+  test (:func:`train_and_test`, resumable); per-image correctness by channel combination.
+* :mod:`.costs` - parameters, multiply-adds and latency (:func:`measure_cost`).
+* :mod:`.results` - :class:`RunInfo` and :class:`StudyResult`, the base of the results (owns its JSON).
+* :mod:`.channels` - notebook 01: :data:`VARIANTS`, :func:`run_channel_study` -> :class:`ChannelStudyResult`.
+* :mod:`.dense` - notebook 02: :data:`MODELS`, :func:`run_dense_study` -> :class:`DenseStudyResult`.
+* :mod:`.params` - notebook 03: :func:`run_param_study` -> :class:`ParamStudyResult`.
 """
 
 from .channels import VARIANTS, ChannelStudyResult, Variant, run_channel_study
-from .common import RunResult, train_and_test
-from .dense import MODELS, DenseStudyResult, SweepPoint, recipes, run_dense_study, steps_per_epoch
-from .results import Cost, Goal, StudyResult, measure_cost
+from .costs import Cost, measure_cost
+from .dense import MODELS, DenseStudyResult, run_dense_study
+from .results import RunInfo, StudyResult
+from .runs import RunResult, train_and_test
 
 __all__ = [
     "MODELS",
@@ -18,15 +22,12 @@ __all__ = [
     "ChannelStudyResult",
     "Cost",
     "DenseStudyResult",
-    "Goal",
+    "RunInfo",
     "RunResult",
     "StudyResult",
-    "SweepPoint",
     "Variant",
     "measure_cost",
-    "recipes",
     "run_channel_study",
     "run_dense_study",
-    "steps_per_epoch",
     "train_and_test",
 ]

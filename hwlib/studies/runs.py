@@ -1,6 +1,10 @@
-"""The experiment steps both studies share: seed, build, train, pick the best epoch on
-validation, test (resumable, :func:`train_and_test`); accuracy per channel combination. What a
-study reports about its runs (costs, intervals, goals, results JSON) is in :mod:`.results`."""
+"""The experiment steps both studies share: seed, draw the seed's training subset, build, train,
+pick the best epoch on validation, test (resumable, :func:`train_and_test`); which test images a
+model gets right on each channel combination (:func:`correct_by_combo`).
+
+This module decides a run's numbers, so it is one of the run key's sources
+(:data:`hwlib.run_cache.TRAINING_SOURCES`); what a study reports about its runs is elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -17,30 +22,54 @@ from ..data.loader import COMBOS, BatchLoader
 from ..data.prepare import LoadedData
 from ..data.split import SplitTensors
 from ..device import pick_device
-from ..metrics import ClassificationMetrics, accuracy
+from ..metrics import ClassificationMetrics, classification_metrics
 from ..run_cache import RunFolder, data_identity, fresh_requested, model_signature, run_key
 from ..seed import seed_everything
-from ..train import TrainConfig, evaluate, fit, history_best, load_checkpoint, predict
+from ..train import TrainConfig, fit, history_best, load_checkpoint, predict
 
 EVAL_BATCH = 256
+RunSource = Literal["trained", "resumed", "loaded"]  # how a run's numbers came to be here
+
+
+def pack_bits(correct: np.ndarray) -> str:
+    """(N,) booleans as a hex string (4 images per digit, first image in the top bit), for JSON."""
+    bits = np.packbits(np.asarray(correct, dtype=bool))
+    return f"{len(correct)}:" + bits.tobytes().hex()
+
+
+def unpack_bits(text: str) -> np.ndarray:
+    """The (N,) booleans :func:`pack_bits` wrote."""
+    n, hexdigits = text.split(":", 1)
+    return np.unpackbits(np.frombuffer(bytes.fromhex(hexdigits), dtype=np.uint8))[: int(n)].astype(bool)
 
 
 @dataclass
 class RunResult:
-    """One trained model: its history, best (validation) epoch and test-split metrics."""
+    """One trained model: its history, best (validation) epoch, test-split metrics and which test
+    images it got right."""
 
     name: str
     history: list[dict]
     best_epoch: int
     test: ClassificationMetrics
     split: str  # the split `test` was measured on
-    seconds: float
+    seconds: float  # wall time of training and testing (on a shared machine: not a speed figure)
+    correct: np.ndarray  # (N,) bool: test image i classified correctly
+    predicted: np.ndarray  # (N,) int: the label predicted for test image i
+    train_images: int  # size of this seed's training subset
+    source: RunSource = "trained"
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps taken (sum over epochs of the batches seen)."""
+        return int(sum(h.get("steps", 0) for h in self.history))
 
     def summary(self) -> dict:
         return {
             "best_epoch": self.best_epoch,
             "split": self.split,
             "seconds": round(self.seconds, 1),
+            "train_images": self.train_images,
             **{k: round(v, 4) for k, v in self.test.as_dict().items()},
         }
 
@@ -53,6 +82,9 @@ def _run_record(run: RunResult) -> dict:
         "best_epoch": run.best_epoch,
         "split": run.split,
         "seconds": run.seconds,
+        "train_images": run.train_images,
+        "correct": pack_bits(run.correct),
+        "predicted": run.predicted.tolist(),
         "test": {**run.test.as_dict(), "confusion": run.test.confusion.tolist()},
     }
 
@@ -67,15 +99,26 @@ def _run_from_record(rec: dict) -> RunResult:
         t["macro_f1"],
         np.asarray(t["confusion"], dtype=np.int64),
     )
-    return RunResult(rec["name"], rec["history"], rec["best_epoch"], test, rec["split"], rec["seconds"])
+    return RunResult(
+        rec["name"],
+        rec["history"],
+        rec["best_epoch"],
+        test,
+        rec["split"],
+        rec["seconds"],
+        unpack_bits(rec["correct"]),
+        np.asarray(rec["predicted"], dtype=np.int64),
+        rec["train_images"],
+        "loaded",
+    )
 
 
 def _run_folder(
     name: str, run_dir: Path, *, model: nn.Module, data: LoadedData, device: torch.device, settings: dict
 ) -> RunFolder:
-    """`run_dir/name` with the run's key: name, settings (config, batch size, seed, view), data,
-    model shapes and device type (run_key adds torch's version and hwlib's source hash; the profile
-    is the folder's: runs/<data>-<profile>/checkpoints)."""
+    """`run_dir/name` with the run's key: name, settings (config, batch size, seed, subset, view),
+    data, model shapes and device type (run_key adds torch's version and hwlib's source hash; the
+    profile is the folder's: runs/<data>-<profile>/checkpoints)."""
     parts = {
         "name": name,
         **settings,
@@ -96,23 +139,27 @@ def train_and_test(
     batch_size: int,
     seed: int,
     run_dir: Path | None,
+    train_per_class: int | None = None,
     combo: str = "RGB",
     zero_fill: bool = False,
     flip: bool = False,
     crop_pad: int = 0,
     with_channels: bool = False,
+    log: Callable[[str], object] = print,
 ) -> tuple[nn.Module, RunResult]:
-    """Seed, build, fit (best epoch by validation accuracy), then evaluate on the test split.
+    """Seed, draw this seed's training subset (`train_per_class` images per class, None: all),
+    build, fit (best epoch by validation accuracy), then evaluate on the test split.
 
     combo="random" trains on a random channel subset per batch; validation and test then use RGB.
     with_channels passes the channel identities to the model (FlexConv with a channel table).
 
     With a run_dir the run is resumable (see :mod:`hwlib.run_cache`): a finished run with the same
-    key is loaded (the best epoch's weights and its recorded numbers; prints "<name>: loaded
-    (finished)"), an interrupted one continues from its last.pt ("<name>: resumed from epoch E"),
-    anything else (another key, or HWLIB_FRESH=1) is cleared and trained from scratch.
+    key is loaded (the best epoch's weights and its recorded numbers; `log` gets "<name>: loaded
+    (finished)"), an interrupted one continues from its last.pt, anything else (another key, or
+    HWLIB_FRESH=1) is cleared and trained from scratch. The returned run's `source` says which.
     """
     seed_everything(seed)
+    train_split = data.splits["train"].per_class_sample(train_per_class, seed=seed)
     model = build()
     device = pick_device()
     eval_combo = "RGB" if combo == "random" else combo
@@ -123,6 +170,7 @@ def train_and_test(
             "config": asdict(config),
             "batch_size": batch_size,
             "seed": seed,
+            "train_per_class": train_per_class,
             "combo": combo,
             "zero_fill": zero_fill,
             "flip": flip,
@@ -135,10 +183,10 @@ def train_and_test(
         model.to(device=device, memory_format=torch.channels_last)  # where fit leaves a model
         model.load_state_dict(load_checkpoint(folder.path / "best.pt", device)["model"])  # what fit returned
         model.eval()  # as evaluate leaves it
-        print(f"{name}: loaded (finished)")
+        log(f"{name}: loaded (finished)")
         return model, _run_from_record(folder.read_finished())
     train = BatchLoader(
-        data.splits["train"],
+        train_split,
         batch_size=batch_size,
         shuffle=True,
         seed=seed,
@@ -158,20 +206,32 @@ def train_and_test(
         name=name,
         device=device,
         resume=state == "partial",
+        log=log,
     )
-    test = evaluate(
-        model,
-        BatchLoader(data.splits[data.eval_split], batch_size=EVAL_BATCH, combo=eval_combo, **view),
-        num_classes=data.num_classes,
+    for row in history:  # steps per epoch, for budget tables (every epoch sees the whole subset)
+        row.setdefault("steps", len(train))
+    y_true, y_pred, _ = predict(
+        model, BatchLoader(data.splits[data.eval_split], batch_size=EVAL_BATCH, combo=eval_combo, **view),
         device=device,
+    )  # fmt: skip
+    run = RunResult(
+        name,
+        history,
+        history_best(history)["epoch"],
+        classification_metrics(y_true, y_pred, data.num_classes),
+        data.eval_split,
+        time.perf_counter() - t0,
+        y_true == y_pred,
+        y_pred.astype(np.int64),
+        len(train_split),
+        "resumed" if state == "partial" else "trained",
     )
-    run = RunResult(name, history, history_best(history)["epoch"], test, data.eval_split, time.perf_counter() - t0)
     if folder is not None:
         folder.write_finished(_run_record(run))
     return model, run
 
 
-def accuracy_by_combo(
+def correct_by_combo(
     model: nn.Module,
     split: SplitTensors,
     *,
@@ -179,9 +239,10 @@ def accuracy_by_combo(
     combos: tuple[str, ...] = COMBOS,
     with_channels: bool = False,
     device: torch.device | None = None,
-) -> dict[str, float]:
-    """Accuracy on each channel combination: the present channels only (zero_fill=False) or
-    zero-filled to 3 channels (zero_fill=True); with_channels also tells the model which they are."""
+) -> dict[str, np.ndarray]:
+    """combo -> (N,) bool, test image i classified correctly, given the present channels only
+    (zero_fill=False) or zero-filled to 3 channels (zero_fill=True); with_channels also tells the
+    model which channels they are."""
     device = device or pick_device()
     out = {}
     for combo in combos:
@@ -189,5 +250,8 @@ def accuracy_by_combo(
             split, batch_size=EVAL_BATCH, combo=combo, zero_fill=zero_fill, with_channels=with_channels
         )
         y, p, _ = predict(model, loader, device=device)
-        out[combo] = accuracy(y, p)
+        out[combo] = y == p
     return out
+
+
+__all__ = ["EVAL_BATCH", "RunResult", "RunSource", "correct_by_combo", "pack_bits", "train_and_test", "unpack_bits"]

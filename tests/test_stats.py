@@ -1,0 +1,129 @@
+"""hwlib.stats: intervals that cover seed and test-set noise, unpaired comparisons across models,
+three-outcome verdicts and Holm's correction."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from hwlib import stats
+from hwlib.stats import Interval, Sample
+
+
+def sample(accs, n, rng):
+    """Seeds with the given accuracies on n shared test images, images drawn independently per seed."""
+    return Sample(np.stack([rng.random(n) < a for a in accs]))
+
+
+def test_identical_seeds_give_the_binomial_test_set_interval():
+    rng = np.random.default_rng(0)
+    row = rng.random(2000) < 0.4
+    s = Sample(np.stack([row, row, row]))  # seed spread 0: only the test images are noise
+    iv = stats.accuracy_interval(s)
+    p = row.mean()
+    half = 1.96 * math.sqrt(p * (1 - p) / 2000)
+    assert iv.estimate == pytest.approx(p)
+    assert (iv.high - iv.low) / 2 == pytest.approx(half, rel=0.01)
+
+
+def test_with_many_test_images_a_difference_is_welchs_interval_over_seeds():
+    rng = np.random.default_rng(1)
+    a = sample([0.50, 0.53, 0.47, 0.51], 400_000, rng)
+    b = sample([0.40, 0.45, 0.42], 400_000, rng)
+    iv = stats.difference_interval(a, b)
+    welch = sps.ttest_ind(a.per_seed, b.per_seed, equal_var=False).confidence_interval(0.95)
+    assert iv.estimate == pytest.approx(a.mean - b.mean)
+    assert iv.low == pytest.approx(welch.low, abs=2e-3) and iv.high == pytest.approx(welch.high, abs=2e-3)
+
+
+def test_test_set_noise_widens_the_interval_and_one_seed_has_none():
+    rng = np.random.default_rng(2)
+    big = stats.accuracy_interval(sample([0.5, 0.52, 0.48], 100_000, rng))
+    small = stats.accuracy_interval(sample([0.5, 0.52, 0.48], 300, rng))
+    assert small.high - small.low > big.high - big.low
+    lone = stats.accuracy_interval(sample([0.5], 300, rng))
+    assert not lone.exists and math.isnan(lone.low)
+
+
+def test_ratio_interval_contains_the_ratio_and_matches_the_difference_sign():
+    rng = np.random.default_rng(3)
+    a = sample([0.50, 0.52, 0.49], 2000, rng)
+    b = sample([0.40, 0.41, 0.43], 2000, rng)
+    r = stats.ratio_interval(a, b)
+    assert r.low < a.mean / b.mean < r.high and r.low > 1.0
+    assert stats.difference_interval(a, b).low > 0
+
+
+def test_scored_on_different_test_sets_is_an_error():
+    rng = np.random.default_rng(4)
+    with pytest.raises(ValueError):
+        stats.difference_interval(sample([0.5, 0.5], 10, rng), sample([0.5, 0.5], 11, rng))
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "direction", "outcome"),
+    [
+        (0.91, 0.95, ">=", "met"),
+        (0.85, 0.89, ">=", "missed"),
+        (0.88, 0.92, ">=", "not shown"),
+        (-0.02, -0.011, "<=", "met"),
+        (float("nan"), float("nan"), ">=", "not shown"),
+    ],
+)
+def test_three_outcomes(low, high, direction, outcome):
+    bar = 0.90 if direction == ">=" else -0.01
+    assert stats.decide(Interval((low + high) / 2, low, high), bar, direction) == outcome
+
+
+def test_parts_missed_if_any_missed_met_if_all_met_and_named():
+    def part(name, low, high):
+        return stats.verdict(name, Interval((low + high) / 2, low, high), bar=-0.01, direction=">=")
+
+    met = stats.verdict_over_parts("all", [part("RGB", 0.0, 0.02), part("R", -0.005, 0.01)], bar=-0.01,
+                                   direction=">=")  # fmt: skip
+    assert met.outcome == "met" and met.settled_by.goal == "R"
+    mixed = stats.verdict_over_parts(
+        "all", [part("RGB", -0.05, -0.02), part("RG", -0.08, 0.01), part("R", 0.0, 0.01)], bar=-0.01, direction=">="
+    )
+    assert mixed.outcome == "missed" and mixed.settled_by.goal == "RGB"  # settled by the one wholly below
+    assert mixed.interval.as_list() == [-0.05, -0.02]
+    open_ = stats.verdict_over_parts("all", [part("RGB", -0.03, 0.01), part("R", 0.0, 0.01)], bar=-0.01,
+                                     direction=">=")  # fmt: skip
+    assert open_.outcome == "not shown"
+    d = mixed.as_dict()
+    assert d["outcome"] == "missed" and [p["outcome"] for p in d["parts"]] == ["missed", "not shown", "met"]
+    assert set(d) >= {"goal", "outcome", "estimate", "interval", "bar", "direction", "parts"}
+
+
+def test_a_reason_makes_a_goal_not_shown_whatever_its_interval():
+    v = stats.verdict("ratio", Interval(1.2, 1.1, 1.3), bar=0.9, direction=">=", reason="baseline not converged")
+    assert v.outcome == "not shown" and v.as_dict()["reason"] == "baseline not converged"
+
+
+def test_holm_matches_the_textbook_example():
+    adjusted = stats.holm([0.01, 0.04, 0.03, 0.005])
+    assert adjusted == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert math.isnan(stats.holm([float("nan"), 0.02])[0])
+
+
+def test_paired_seed_interval_only_pairs_what_is_given():
+    iv = stats.paired_seed_interval([0.5, 0.6, 0.55], [0.4, 0.52, 0.46])
+    ref = sps.ttest_rel([0.5, 0.6, 0.55], [0.4, 0.52, 0.46]).confidence_interval(0.95)
+    assert iv.low == pytest.approx(ref.low) and iv.high == pytest.approx(ref.high)
+
+
+def test_convergence_compares_the_move_with_the_seed_spread():
+    rng = np.random.default_rng(5)
+    short = sample([0.40, 0.42, 0.41], 5000, rng)
+    assert stats.convergence("m", steps=80, short=short, long=sample([0.50, 0.51, 0.52], 5000, rng)).converged is False
+    flat = stats.convergence("m", steps=80, short=short, long=Sample(short.correct.copy()))
+    assert flat.converged is True and flat.moved == 0
+    assert stats.convergence("m", steps=80, short=sample([0.4], 50, rng), long=short).converged is None
+
+
+def test_notation():
+    assert stats.mean_sd([0.40, 0.42, 0.44]) == "0.420 ± 0.020 (3 seeds)"
+    assert stats.mean_sd([0.4]) == "0.400 (1 seed)"
+    assert stats.interval_text(Interval(0.029, 0.005, 0.053), points=True) == "+2.9 [+0.5, +5.3] points"
+    assert stats.interval_text(Interval(1.2, 1.1, 1.3)) == "1.200 [1.100, 1.300]"
