@@ -30,8 +30,10 @@ report: install
 test: install lint
 	HWLIB_PROFILE=smoke HWLIB_DATA= HWLIB_OUTPUT_DIR= HWLIB_FRESH=1 HWLIB_PROGRESS=line $(PY) -m pytest tests notebooks $(NBVAL) -p no:cacheprovider
 
+## lint: ruff over hwlib and tests, and the type checker (mypy, pinned) over hwlib
 lint: install
 	$(VENV)/bin/ruff check hwlib tests
+	$(VENV)/bin/mypy hwlib
 
 test-unit: install
 	HWLIB_PROGRESS=line $(PY) -m pytest tests -p no:cacheprovider

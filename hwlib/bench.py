@@ -22,10 +22,8 @@ The README's speed table is written from the JSON by `python -m hwlib.publish`.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -38,6 +36,7 @@ from .device import device_name, pick_device, synchronize
 from .flexconv import flex_conv2d, original_loop_forward
 from .models import dense4, resnet34_baseline
 from .params import measure
+from .publish import write_json
 from .timing import median_seconds
 from .train import TrainConfig, compile_default, start_training, to_device, train_step
 
@@ -197,8 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     res = run(quick=args.quick, data=args.data or None)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(res, indent=2, sort_keys=True) + "\n")
+        write_json(args.out, res)  # the one results writer (adds schema_version)
     return 0
 
 

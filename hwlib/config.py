@@ -133,14 +133,18 @@ class Profile:
         return asdict(self)
 
     def describe(self) -> str:
-        """Two lines for the top of a notebook: the data and the settings of both studies."""
-        d, c = self.data, self.channels
+        """The profile and its data, for the top of every notebook."""
+        d = self.data
         return (
             f"profile {self.name!r} ({self.note})\n"
-            f"  image {d.image_size} px, train {d.train_per_class or 'all'} (drawn per seed) / eval "
-            f"{d.eval_per_class or 'all'} images per class; notebook 01: {c.epochs} epochs, "
-            f"{_count(c.seeds, 'seed')}, batch {c.batch_size}, Adam lr {c.lr:g}"
+            f"  image {d.image_size} px, train {d.train_per_class or 'all'} images per class (drawn per seed), eval "
+            f"{d.eval_per_class or 'all'} per class"
         )
+
+    def describe_channels(self) -> str:
+        """Notebook 01's settings."""
+        c = self.channels
+        return f"notebook 01: {c.epochs} epochs, {_count(c.seeds, 'seed')}, batch {c.batch_size}, Adam lr {c.lr:g}"
 
     def describe_dense(self) -> str:
         """Notebook 02's settings, for the top of notebook 02."""
@@ -195,18 +199,18 @@ PROFILES: dict[str, Profile] = {
     "cpu-real": Profile(
         name="cpu-real",
         note="the published run: real photos on 2 CPU cores, 3 seeds, 32 px, 300 training images per class "
-        "drawn per seed; notebook 02 at 5 and 10 epochs",
+        "drawn per seed; notebook 02 at 3 and 6 epochs, strong recipe only (what 2 cores train in about an hour)",
         data=DataSettings(image_size=32, train_per_class=300, eval_per_class=None),
         channels=ChannelStudySettings(epochs=20, seeds=3, batch_size=64, lr=1e-3),
         dense=DenseStudySettings(
-            epochs=5,
+            epochs=3,
             seeds=3,
             batch_size=64,
             lr=1e-3,
             dense4_batch_size=64,
             dense4_lr=1e-3,
             sizes=(32,),
-            original_sizes=(32,),
+            original_sizes=(),
         ),
     ),
     "full": Profile(

@@ -60,34 +60,82 @@ ORIGINAL_FLEX = OriginalFlexResults()
 
 @dataclass(frozen=True, kw_only=True)
 class ReferenceRatio:
-    """A Dense4-vs-ResNet34 result measured elsewhere, quoted for comparison only (other data,
-    classes, epochs and code: never a replication)."""
+    """A 4-conv-network-vs-ResNet34 result measured elsewhere on this homework, quoted for comparison
+    only (other people's runs, data splits, code and settings: never a replication)."""
 
-    source: str
+    source: str  # where it comes from (a public repository, or the original report)
+    num_classes: int
     image_size: int  # px
     epochs: int
-    dense4_test_acc: float
-    resnet34_test_acc: float
+    dense4_test_acc: float  # their <= 4-conv network
+    resnet34_test_acc: float  # their from-scratch torchvision ResNet34
+    test_images: int | None = None  # size of their test set, where known
 
     @property
     def ratio(self) -> float:
         return self.dense4_test_acc / self.resnet34_test_acc
 
+    def setting(self) -> str:
+        return f"{self.num_classes} classes, {self.image_size} px, {self.epochs} epochs"
 
-# Public solutions of the same homework at 256 px and 50 epochs, as quoted in this project's issue 11
-# ("found the two about equal (0.591 vs 0.598)"), the four-layer network's number first.
-PUBLIC_256 = ReferenceRatio(
-    source="public solutions of this homework",
-    image_size=256,
-    epochs=50,
-    dense4_test_acc=0.591,
-    resnet34_test_acc=0.598,
+
+# Public solutions of this homework, as quoted with their repositories in the project's notes on
+# notebook 02 (each: their 4-block / 4-conv CNN vs torchvision ResNet34 from scratch, test accuracy).
+REFERENCES: tuple[ReferenceRatio, ...] = (
+    ReferenceRatio(
+        source="LittleFish-Coder/deep-learning-assignment-2",
+        num_classes=50,
+        image_size=256,
+        epochs=50,
+        dense4_test_acc=0.591,
+        resnet34_test_acc=0.598,
+    ),
+    ReferenceRatio(
+        source="chingheng0808/2025-DL-HW1",
+        num_classes=50,
+        image_size=256,
+        epochs=20,
+        dense4_test_acc=0.553,
+        resnet34_test_acc=0.684,
+    ),
+    ReferenceRatio(
+        source="Sherry2580/Deep-Learning-Assignment-II",
+        num_classes=50,
+        image_size=256,
+        epochs=25,
+        dense4_test_acc=0.587,
+        resnet34_test_acc=0.678,
+    ),
+    ReferenceRatio(
+        source="eason891023/NCKU_DeepLearning_2024 (HW2)",
+        num_classes=50,
+        image_size=128,
+        epochs=10,
+        dense4_test_acc=0.484,
+        resnet34_test_acc=0.476,
+    ),
 )
+ORIGINAL_REFERENCE = ReferenceRatio(
+    source="the original report (one run each)",
+    num_classes=ORIGINAL_DENSE.num_classes,
+    image_size=ORIGINAL_DENSE.image_size,
+    epochs=ORIGINAL_DENSE.epochs,
+    dense4_test_acc=ORIGINAL_DENSE.dense4_test_acc,
+    resnet34_test_acc=ORIGINAL_DENSE.resnet34_test_acc,
+    test_images=450,  # the course's test.txt: 9 images for each of the 50 classes
+)
+COURSE_TRAIN_IMAGES = 63_325  # lines of the course's train.txt (50 classes)
+COURSE_EPOCHS = 10  # the assignment's training budget
+COURSE_BATCH = 64
 
 __all__ = [
     "ORIGINAL_DENSE",
     "ORIGINAL_FLEX",
-    "PUBLIC_256",
+    "COURSE_BATCH",
+    "COURSE_EPOCHS",
+    "COURSE_TRAIN_IMAGES",
+    "ORIGINAL_REFERENCE",
+    "REFERENCES",
     "OriginalDenseResults",
     "OriginalFlexResults",
     "ReferenceRatio",

@@ -3,6 +3,10 @@
 Every count the original report states is recomputed here; :func:`count_checks` builds the models,
 measures them and returns `formula vs measured` rows. MACs are multiply-adds per image at a
 stated input size (torchinfo's "mult-adds"), not FLOPs and not per batch.
+
+The original report's claims are data here (:class:`OriginalClaim`, with the verdict computed from
+their values); notebook 03's numbers are :mod:`hwlib.studies.params`'s and its prose
+:mod:`hwlib.report.params`'s.
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-import pandas as pd
+import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch import nn
 from torchinfo import summary
 
@@ -207,7 +212,7 @@ class Check:
 
 
 def count_checks() -> list[Check]:
-    """Every parameter count the original report (and the issues) state, and every FlexConv mode's
+    """Every parameter count the original report states, and every FlexConv mode's
     (original, pooled with and without a channel-identity table, hybrid): closed form vs torchinfo."""
 
     def m(model: nn.Module, size: tuple[int, ...]) -> int:
@@ -286,57 +291,183 @@ def _torchvision_resnet34_num_params() -> int:
     return int(ResNet34_Weights.IMAGENET1K_V1.meta["num_params"])
 
 
-@dataclass(frozen=True)
+ClaimVerdict = Literal["correct", "wrong", "incomplete"]
+
+
+@dataclass(frozen=True, kw_only=True)
 class OriginalClaim:
-    """A number as the original report states it, and the correct one."""
+    """A number as the original report states it, and the correct one.
+
+    The verdict is computed, never read from the text: the original's value against the correct one
+    at the precision the original gives (`digits` decimals), and whether the original drew a
+    conclusion from it (`stated`) or only printed it.
+    """
 
     what: str
-    original: str
-    correct: str
-    why: str
+    original: str  # as the original report writes it
+    correct: str  # the correct value, computed here
+    original_value: float  # the number it states (not stated: the one its printouts give)
+    correct_value: float
+    digits: int = 0  # decimals of original_value; both values are compared rounded to them
+    stated: bool = True  # False: the original printed the numbers but drew no conclusion from them
+    why: str = ""  # what is wrong or left out; read only when the verdict is not "correct"
+
+    @property
+    def value_right(self) -> bool:
+        return round(self.correct_value, self.digits) == round(self.original_value, self.digits)
+
+    @property
+    def verdict(self) -> ClaimVerdict:
+        """'correct', 'wrong' (the value differs) or 'incomplete' (right numbers the original printed
+        but did not discuss)."""
+        if not self.value_right:
+            return "wrong"
+        return "correct" if self.stated else "incomplete"
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "value_right": self.value_right, "verdict": self.verdict}
 
 
-def original_corrections() -> list[OriginalClaim]:
-    """The original report's parameter arithmetic, item by item, with the errors named."""
+def _at_setting(dense4_cost: Measured | None, resnet34_cost: Measured | None) -> tuple[Measured, Measured]:
+    """Dense4's and ResNet34's (original head) parameters and multiply-adds at the original's setting,
+    measured unless given."""
+    o = ORIGINAL_DENSE
+    size = (3, o.image_size, o.image_size)
+    d4 = dense4_cost or measure(dense4(num_classes=o.num_classes), size)
+    r34 = resnet34_cost or measure(resnet34_baseline(num_classes=o.num_classes, head="original"), size)
+    return d4, r34
+
+
+def original_corrections(
+    *, dense4_cost: Measured | None = None, resnet34_cost: Measured | None = None
+) -> list[OriginalClaim]:
+    """The original report's parameter arithmetic, item by item, with the errors named. Dense4's and
+    ResNet34's costs at the original's setting (50 classes, 128 px) are measured unless given."""
+    o = ORIGINAL_DENSE
     lin_w = 128 * 128 * 3 * 3 * 32
     lin_b = 3 * 3 * 32
     conv = conv2d_params(1, 1, 3)
-    d4, r34 = dense4_params(), resnet34_params(num_classes=50, head="original")
-    d4_m, r34_m = measure(dense4(), (3, 128, 128)).macs, measure(resnet34_baseline(head="original"), (3, 128, 128)).macs
+    layer = flexconv_params(32, 3, mode="original", in_size=(128, 128))
+    d4, r34 = _at_setting(dense4_cost, resnet34_cost)
+    macs_ratio = d4.macs / r34.macs
     return [
-        OriginalClaim("Conv2d(3, 32, 3) parameters", "864 + 32 = 896", f"{conv2d_params(3, 32, 3):,}", "correct"),
         OriginalClaim(
-            "FlexConv 1->1 extract conv",
-            "3*3*32 + 32 = 320",
-            f"1*1*3*3 + 1 = {conv}",
-            "one shared 1->1 3x3 conv: 9 weights and 1 bias, not one per output channel",
-        ),
-        OriginalClaim("FlexConv Linear weights", "128*128*3*3*32 = 4,718,592", f"{lin_w:,}", "correct"),
-        OriginalClaim(
-            "FlexConv Linear bias", "32", f"3*3*32 = {lin_b}", "the Linear outputs k*k*out = 288 values, one bias each"
-        ),
-        OriginalClaim("FlexConv Linear total", "4,718,624", f"{lin_w + lin_b:,}", "follows from the bias"),
-        OriginalClaim(
-            "FlexConv layer total",
-            "320 + 4,718,624 = 4,718,944",
-            f"{conv} + {lin_w + lin_b:,} = {flexconv_params(32, 3, mode='original', in_size=(128, 128)):,}",
-            "both errors above",
+            what="Conv2d(3, 32, 3) parameters",
+            original="864 + 32 = 896",
+            correct=f"{conv2d_params(3, 32, 3):,}",
+            original_value=896,
+            correct_value=conv2d_params(3, 32, 3),
         ),
         OriginalClaim(
-            "Dense4 vs ResNet34 parameters",
-            "Dense4 about 2.5x ResNet34",
-            f"{d4:,} / {r34:,} = {d4 / r34:.3f}x",
-            "Dense4 has about a quarter of ResNet34's parameters",
+            what="FlexConv 1->1 extract conv",
+            original="3*3*32 + 32 = 320",
+            correct=f"1*1*3*3 + 1 = {conv}",
+            original_value=320,
+            correct_value=conv,
+            why=f"one shared 1->1 3x3 conv: {conv - 1} weights and 1 bias, not one per output channel",
         ),
         OriginalClaim(
-            "Dense4 vs ResNet34 multiply-adds at 128 px",
-            "printed (3.86 G, 1.20 G), not discussed",
-            f"{d4_m / 1e9:.2f} G / {r34_m / 1e9:.2f} G = {d4_m / r34_m:.2f}x",
-            "Dense4 costs more compute per image: it is wide where maps are large",
+            what="FlexConv Linear weights",
+            original="128*128*3*3*32 = 4,718,592",
+            correct=f"{lin_w:,}",
+            original_value=4_718_592,
+            correct_value=lin_w,
+        ),
+        OriginalClaim(
+            what="FlexConv Linear bias",
+            original="32",
+            correct=f"3*3*32 = {lin_b}",
+            original_value=32,
+            correct_value=lin_b,
+            why=f"the Linear outputs k*k*out = {lin_b} values, one bias each",
+        ),
+        OriginalClaim(
+            what="FlexConv Linear total",
+            original="4,718,624",
+            correct=f"{lin_w + lin_b:,}",
+            original_value=4_718_624,
+            correct_value=lin_w + lin_b,
+            why="follows from the bias",
+        ),
+        OriginalClaim(
+            what="FlexConv layer total",
+            original="320 + 4,718,624 = 4,718,944",
+            correct=f"{conv} + {lin_w + lin_b:,} = {layer:,}",
+            original_value=4_718_944,
+            correct_value=layer,
+            why="both errors above",
+        ),
+        OriginalClaim(
+            what="Dense4 vs ResNet34 parameters",
+            original="Dense4 about 2.5x ResNet34",
+            correct=f"{d4.params:,} / {r34.params:,} = {d4.params / r34.params:.3f}x",
+            original_value=2.5,
+            correct_value=d4.params / r34.params,
+            digits=1,
+            why=f"Dense4 has {'fewer' if d4.params < r34.params else 'more'} parameters than ResNet34",
+        ),
+        OriginalClaim(
+            what=f"Dense4 vs ResNet34 multiply-adds at {o.image_size} px",
+            original=f"printed ({o.dense4_macs_g:.2f} G, {o.resnet34_macs_g:.2f} G), not discussed",
+            correct=f"{d4.macs / 1e9:.2f} G / {r34.macs / 1e9:.2f} G = {macs_ratio:.2f}x",
+            original_value=o.dense4_macs_g / o.resnet34_macs_g,
+            correct_value=macs_ratio,
+            digits=2,
+            stated=False,
+            why="Dense4 costs more compute per image: it is wide where maps are large"
+            if macs_ratio > 1
+            else "Dense4 costs less compute per image",
         ),
     ]
 
 
+def original_printouts(
+    *, dense4_cost: Measured | None = None, resnet34_cost: Measured | None = None
+) -> list[OriginalClaim]:
+    """The original report's torchinfo printouts (hwlib.original) against this library's models at
+    its setting (50 classes, 128 px; measured unless given)."""
+    o = ORIGINAL_DENSE
+    d4, r34 = _at_setting(dense4_cost, resnet34_cost)
+    why = "this library's model measures otherwise at the original's setting"
+    return [
+        OriginalClaim(
+            what=f"Dense4 parameters ({o.num_classes} classes)",
+            original=f"{o.dense4_params:,}",
+            correct=f"{d4.params:,}",
+            original_value=o.dense4_params,
+            correct_value=d4.params,
+            why=why,
+        ),
+        OriginalClaim(
+            what=f"ResNet34 + original head parameters ({o.num_classes} classes)",
+            original=f"{o.resnet34_params:,}",
+            correct=f"{r34.params:,}",
+            original_value=o.resnet34_params,
+            correct_value=r34.params,
+            why=why,
+        ),
+        OriginalClaim(
+            what=f"Dense4 multiply-adds at {o.image_size} px",
+            original=f"{o.dense4_macs_g:.2f} G",
+            correct=f"{d4.macs / 1e9:.2f} G",
+            original_value=o.dense4_macs_g,
+            correct_value=d4.macs / 1e9,
+            digits=2,
+            why=why,
+        ),
+        OriginalClaim(
+            what=f"ResNet34 multiply-adds at {o.image_size} px",
+            original=f"{o.resnet34_macs_g:.2f} G",
+            correct=f"{r34.macs / 1e9:.2f} G",
+            original_value=o.resnet34_macs_g,
+            correct_value=r34.macs / 1e9,
+            digits=2,
+            why=why,
+        ),
+    ]
+
+
+# -- where FlexConv saves parameters ----------------------------------------------------------
 def crossover_channels(flex_params: int, *, out_channels: int, kernel_size: int = 3) -> int:
     """Smallest C at which a standard Conv2d(C, out, k) has more parameters than a FlexConv layer
     with `flex_params` (whose count does not depend on C): 9*out*C + out > P_flex."""
@@ -344,136 +475,47 @@ def crossover_channels(flex_params: int, *, out_channels: int, kernel_size: int 
     return (flex_params - out_channels) // per_channel + 1
 
 
-def params_vs_channels(*, out_channels: int, channels, map_sizes: tuple[int, ...]) -> tuple[dict, dict]:
+@dataclass(frozen=True)
+class ChannelCrossover:
+    """A FlexConv layer (its count does not depend on the input channels C) and the smallest C at
+    which a standard Conv2d(C, out, 3) has more parameters."""
+
+    name: str
+    mode: FlexMode
+    map_size: int | None  # the square map original mode is built for; None: any size
+    params: int
+    crossover: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def conv_label(out_channels: int) -> str:
+    return f"Conv2d(C, {out_channels}, 3)"
+
+
+def channel_crossovers(*, out_channels: int, map_sizes: tuple[int, ...]) -> list[ChannelCrossover]:
+    """Original-mode FlexConv at each square map size, then pooled FlexConv (any size)."""
+    layers: list[tuple[str, FlexMode, int | None]] = [
+        (f"FlexConv original, {s}x{s} maps", "original", s) for s in map_sizes
+    ]
+    layers.append(("FlexConv pooled (any size)", "pooled", None))
+    out = []
+    for name, mode, s in layers:
+        p = flexconv_params(out_channels, mode=mode, in_size=None if s is None else (s, s))
+        out.append(ChannelCrossover(name, mode, s, p, crossover_channels(p, out_channels=out_channels)))
+    return out
+
+
+def params_vs_channels(
+    *, out_channels: int, channels: ArrayLike, map_sizes: tuple[int, ...]
+) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Closed-form curves (name -> parameters at each C) and crossovers (name -> C) for a
-    standard conv, original-mode FlexConv at each map size, and pooled FlexConv."""
-    import numpy as np
-
-    channels = np.asarray(channels)
-    conv_name = f"Conv2d(C, {out_channels}, 3)"
-    curves = {conv_name: out_channels * 9 * channels + out_channels}
+    standard conv (:func:`conv_label`), original-mode FlexConv at each map size, and pooled FlexConv."""
+    c = np.asarray(channels)
+    curves = {conv_label(out_channels): out_channels * 9 * c + out_channels}
     crossovers = {}
-    flexes = {
-        f"FlexConv original, {s}x{s} maps": flexconv_params(out_channels, mode="original", in_size=(s, s))
-        for s in map_sizes
-    }
-    flexes["FlexConv pooled (any size)"] = flexconv_params(out_channels, mode="pooled")
-    for name, p in flexes.items():
-        curves[name] = np.full(channels.shape, p)
-        crossovers[name] = crossover_channels(p, out_channels=out_channels)
+    for layer in channel_crossovers(out_channels=out_channels, map_sizes=map_sizes):
+        curves[layer.name] = np.full(c.shape, layer.params)
+        crossovers[layer.name] = layer.crossover
     return curves, crossovers
-
-
-# -- the report: the original's counts side by side with the correct ones, findings, limitations ------
-def original_printouts() -> list[OriginalClaim]:
-    """The original report's torchinfo printouts (hwlib.original) against this library's models at
-    its setting (50 classes, 128 px)."""
-    o = ORIGINAL_DENSE
-    size = (3, o.image_size, o.image_size)
-    d4 = measure(dense4(num_classes=o.num_classes), size)
-    r34 = measure(resnet34_baseline(num_classes=o.num_classes, head="original"), size)
-
-    def verdict(original: str, correct: str) -> str:
-        return "correct" if original == correct else "differs"
-
-    rows = []
-    for what, original, correct in (
-        (f"Dense4 parameters ({o.num_classes} classes)", f"{o.dense4_params:,}", f"{d4.params:,}"),
-        (f"ResNet34 + original head parameters ({o.num_classes} classes)", f"{o.resnet34_params:,}", f"{r34.params:,}"),
-        (f"Dense4 multiply-adds at {o.image_size} px", f"{o.dense4_macs_g:.2f} G", f"{d4.macs / 1e9:.2f} G"),
-        (f"ResNet34 multiply-adds at {o.image_size} px", f"{o.resnet34_macs_g:.2f} G", f"{r34.macs / 1e9:.2f} G"),
-    ):
-        rows.append(OriginalClaim(what, original, correct, verdict(original, correct)))
-    return rows
-
-
-def claim_verdict(claim: OriginalClaim) -> str:
-    """'correct', 'incomplete' (right numbers the original printed but did not discuss) or 'wrong'."""
-    if claim.why == "correct":
-        return "correct"
-    return "incomplete" if "not discussed" in claim.original else "wrong"
-
-
-def original_vs_correct_table(*, claims: list[OriginalClaim] | None = None) -> pd.DataFrame:
-    """A DataFrame: every count the original report states, the correct value, and the verdict
-    ("correct", "wrong: why" or "incomplete: why"); default rows: :func:`original_corrections` and
-    :func:`original_printouts`."""
-    claims = claims if claims is not None else original_corrections() + original_printouts()
-    return pd.DataFrame(
-        [
-            {
-                "count": c.what,
-                "original report": c.original,
-                "correct (computed here)": c.correct,
-                "verdict": "correct" if claim_verdict(c) == "correct" else f"{claim_verdict(c)}: {c.why}",
-            }
-            for c in claims
-        ]
-    ).set_index("count")
-
-
-def findings_markdown(
-    *,
-    checks: list[Check],
-    claims: list[OriginalClaim],
-    macs: dict[int, dict[str, int]],
-    crossovers: dict[str, int],
-    out_channels: int = 32,
-) -> str:
-    """Notebook 03's Findings, every number from its arguments (count_checks, the original's claims,
-    multiply-adds per image size, crossover channel counts); wording chosen by the outcome."""
-    lines = []
-    ok = [c for c in checks if c.match]
-    bad = [c.name for c in checks if not c.match]
-    lines.append(
-        f"- **Closed form vs torchinfo**: {len(ok)} of {len(checks)} counts match"
-        + (f"; these do not: {', '.join(bad)}." if bad else ", so the formulas below are the models' real counts.")
-    )
-    right = [f"{c.what} ({c.original})" for c in claims if claim_verdict(c) == "correct"]
-    wrong = [c for c in claims if claim_verdict(c) == "wrong"]
-    untold = [c for c in claims if claim_verdict(c) == "incomplete"]
-    if right:
-        lines.append(f"- **The original's counts that are right**: {'; '.join(right)}.")
-    if wrong:
-        fixes = "; ".join(f"{c.what}: {c.original} -> {c.correct} ({c.why})" for c in wrong)
-        lines.append(f"- **Its errors, with the correct values**: {fixes}.")
-    if macs:
-        ratios = {s: row["dense4"] / row["resnet34"] for s, row in macs.items()}
-        lo, hi = min(ratios.values()), max(ratios.values())
-        sizes = ", ".join(f"{s} px" for s in ratios)
-        d4, r34 = dense4_params(), resnet34_params(num_classes=50, head="original")
-        lines.append(
-            f"- **Fewer parameters, more compute**: Dense4 has {d4 / r34:.3f}x ResNet34's parameters but "
-            f"{lo:.2f}x to {hi:.2f}x its multiply-adds per image ({sizes}): a parameter count does not measure cost"
-            + (" (the original printed both multiply-add counts but did not discuss them)." if untold else ".")
-        )
-    if crossovers:
-        parts = [f"{name.removeprefix('FlexConv ')}: from C = {c:,}" for name, c in crossovers.items()]
-        lines.append(
-            f"- **Where FlexConv saves parameters** ({out_channels} output channels; Conv2d(C, {out_channels}, 3) "
-            "has more parameters than FlexConv from): "
-            + "; ".join(parts)
-            + ". In original mode the input channels must outnumber the map's pixels, so the saving is real only "
-            "deep in a network, where maps are small and channels many, as the original argues."
-        )
-    return "\n".join(lines)
-
-
-def limitations_markdown() -> str:
-    """Notebook 03's Limitations: what closed-form counting cannot tell."""
-    o = ORIGINAL_DENSE
-    return "\n".join(
-        [
-            "- **Speed**: parameters and multiply-adds are not time. Memory traffic, layer shapes, the kernels a "
-            "library picks and the device decide how fast a model runs; notebook 02 measures images/s and latency "
-            "on the machine that ran it.",
-            "- **Accuracy**: a count says nothing about how well a model learns or generalises; only training "
-            "and testing it does (notebooks 01 and 02).",
-            f"- **Setting**: the counts are at the original's setting ({o.num_classes} classes, {o.image_size} px); "
-            "the heads grow with the class count and the multiply-adds with the image area, so a run at another "
-            "setting has other numbers (notebook 02 prints its own).",
-            "- **What is counted**: multiply-adds of one forward pass per image (torchinfo's modules, plus "
-            "FlexConv's functional grouped convolution added by a hook); the backward pass, the optimizer and data "
-            "loading are not counted.",
-        ]
-    )

@@ -31,14 +31,29 @@ def main(argv: list[str] | None = None) -> int:
     if "01" in args.only:
         run = setup_run(notebook="01_flexconv", profile=prof.name, data=args.data, seed=args.seed, quiet=True)
         seeds = [args.seed + i for i in range(prof.channels.seeds)]
-        run_channel_study(run.data, settings=prof.channels, profile=prof.name, seeds=seeds, run_dir=run.checkpoints,
-                          train_per_class=prof.data.train_per_class, latency_repeats=0, log=log)  # fmt: skip
+        run_channel_study(
+            run.data,
+            settings=prof.channels,
+            profile=prof.name,
+            seeds=seeds,
+            run_dir=run.checkpoints,
+            train_per_class=prof.data.train_per_class,
+            latency_repeats=0,
+            log=log,
+        )
     if "02" in args.only:
         run = setup_run(notebook="02_dense4_vs_resnet34", profile=prof.name, data=args.data, seed=args.seed, quiet=True)
         datasets = load_sweep_data(run.data, settings=prof.dense, data=prof.data)
         seeds = [args.seed + i for i in range(prof.dense.seeds)]
-        run_dense_study(datasets, settings=prof.dense, data_settings=prof.data, profile=prof.name, seeds=seeds,
-                        run_dir=run.checkpoints, log=log)  # fmt: skip
+        run_dense_study(
+            datasets,
+            settings=prof.dense,
+            data_settings=prof.data,
+            profile=prof.name,
+            seeds=seeds,
+            run_dir=run.checkpoints,
+            log=log,
+        )
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from tqdm.auto import tqdm
 
@@ -58,3 +59,17 @@ def progress_bar(iterable=None, *, lines: bool = True, **kwargs):
     if bars_enabled():
         return tqdm(iterable, file=sys.stderr, dynamic_ncols=True, **kwargs)
     return _Lines(iterable, **kwargs) if lines else _Silent(iterable, **kwargs)
+
+
+class RunLog:
+    """A `log` callable for the studies: every line (one per training run) goes to a file under the
+    run folder instead of the notebook; the study's result carries the counts a notebook prints."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text("")
+
+    def __call__(self, line: str) -> None:
+        with open(self.path, "a") as f:
+            f.write(line + "\n")

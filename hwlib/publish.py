@@ -40,8 +40,13 @@ def write_json(path: str | Path, payload: dict) -> Path:
     NaN written as null (JSON has no NaN)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_no_nan({**payload, "schema_version": SCHEMA_VERSION}), indent=2, sort_keys=True,
-                      default=_jsonable, allow_nan=False)  # fmt: skip
+    text = json.dumps(
+        _no_nan({**payload, "schema_version": SCHEMA_VERSION}),
+        indent=2,
+        sort_keys=True,
+        default=_jsonable,
+        allow_nan=False,
+    )
     path.write_text(text + "\n")
     return path
 
@@ -58,78 +63,100 @@ def _no_nan(o):
     return o
 
 
-def _goal_lines(goals: list[dict]) -> list[str]:
-    """One bullet per goal of a results JSON: the verdict (with 'not settled by the 95% interval' or
-    'no interval' where the JSON says so), the goal and its numbers."""
-    qualifier = {True: "", False: " (not settled by the 95% interval)", None: " (no interval)"}
-    return [
-        f"- {'met' if g['met'] else 'MISSED'}{qualifier[g.get('settled', True)]}: {g['goal']} ({g['numbers']})"
-        for g in goals
-    ]
+def _goal_lines(goals: list[dict], *, points: bool) -> list[str]:
+    """One bullet per goal of a results JSON, worded as the notebooks word it (hwlib.report.common):
+    the outcome with the part that settles it or the reason it is not shown."""
+    from .report.common import verdict_line  # the report's wording; imported here to keep publish light
+    from .stats import Verdict
+
+    return [verdict_line(Verdict.from_dict(g), points=points) for g in goals]
+
+
+def _mean_sd(values: list[float]) -> str:
+    from .stats import mean_sd
+
+    return mean_sd(values).rsplit(" (", 1)[0]
+
+
+def _seeds(n: int) -> str:
+    return f"{n} seed{'s' if n != 1 else ''}"
 
 
 def results_markdown(results_dir: str | Path) -> str:
-    """The README's results table, built from the results JSON files (never typed by hand)."""
+    """The README's results section, built from the results JSON files (never typed by hand): per
+    study the data it comes from, a table, the verdicts with their qualifiers and the limits line."""
     results_dir = Path(results_dir)
     lines = []
     r1 = results_dir / "01_flexconv.json"
     if r1.exists():
         d = json.loads(r1.read_text())
-        by_seed = d.get("accuracy_by_seed", {})
-        seeds = d.get("seeds", [])
+        by_seed, combos = d["accuracy_by_seed"], d["combos"]
+        n = len(d["seeds"])
+        epochs = len(next(iter(d["history"].values()))[0])
+        per_class = d.get("train_per_class") or "all"
         lines += [
             f"**FlexConv** ({d['dataset']}, {d['split']} split, profile `{d['profile']}`, {d['image_size']} px, "
-            f"seeds {seeds}, {d['device']}): test accuracy by channels given, mean ± sd over seeds",
+            f"{d['device']}): test accuracy by channels given, mean ± sd over {_seeds(n)}",
             "",
-            "| model | " + " | ".join(d["combos"]) + " | params |",
-            "|---|" + "---:|" * (len(d["combos"]) + 1),
+            "| model | " + " | ".join(combos) + " | mean of 7 | params |",
+            "|---|" + "---:|" * (len(combos) + 2),
         ]
-        for model, acc in d["accuracy"].items():
-            cells = [
-                f"{acc[c]:.3f} ± {np.std(by_seed[model][c], ddof=1):.3f}"
-                if len(by_seed.get(model, {}).get(c, [])) > 1
-                else f"{acc[c]:.3f}"
-                for c in d["combos"]
-            ]
-            lines.append(f"| {model} | " + " | ".join(cells) + f" | {d['params'].get(model, 0):,} |")
-        lines.append("")
-        lines += _goal_lines(d.get("goals", []))
+        for model, acc in by_seed.items():
+            cells = [_mean_sd(acc[c]) for c in combos]
+            mean7 = float(np.mean([np.mean(acc[c]) for c in combos]))
+            params = d["models"].get(model, {}).get("params", 0)
+            lines.append(f"| {model} | " + " | ".join(cells) + f" | {mean7:.3f} | {params:,} |")
+        lines += ["", *_goal_lines(d.get("goals", []), points=True)]
+        lines.append(
+            f"- Limits: {d['dataset']} at {d['image_size']} px, {per_class} training images per class drawn per seed, "
+            f"{epochs} epochs, {_seeds(n)}; intervals are 95% over seeds and test images."
+        )
         lines.append("")
     r2 = results_dir / "02_dense4_vs_resnet34.json"
     d = json.loads(r2.read_text()) if r2.exists() else {}
-    if d.get("sweep"):  # results of a study before the sweep have no table here
+    if d.get("runs"):
+        models = d["models"]
+        label = {m: v["label"] for m, v in models.items()}
         lines += [
-            f"**Dense4 vs ResNet34** ({d['dataset']}, {d['split']} split, profile `{d['profile']}`, "
-            f"{d['device']}): test accuracy, mean ± sd over seeds, at every image size of the sweep",
+            f"**Dense4 vs ResNet34** ({d['dataset']}, {d['split']} split, profile `{d['profile']}`, {d['device']}): "
+            "test accuracy, mean ± sd over seeds, for every size, recipe and budget",
             "",
-            "| size | recipe | model | epochs | seeds | test accuracy | Dense4 / model |",
-            "|---:|---|---|---:|---:|---:|---:|",
+            "| size | recipe | steps | model | seeds | test accuracy |",
+            "|---:|---|---:|---|---:|---:|",
         ]
-        for e in d.get("sweep", []):
-            models = [m for m in e if isinstance(e[m], list) and m != "seeds"]
-            for model in models:
-                acc = e[model]
-                spread = f" ± {np.std(acc, ddof=1):.3f}" if len(acc) > 1 else ""
-                ratio, epochs = e["ratio"].get(model), e["epochs_by_model"].get(model, e["epochs"])
-                lines.append(
-                    f"| {e['image_size']} px | {e['recipe']} | {model} | {epochs} "
-                    f"| {len(acc)} | {np.mean(acc):.3f}{spread} | {'' if ratio is None else f'{ratio:.3f}'} |"
-                )
-        lines.append("")
-        lines += _goal_lines(d.get("goals", []))
-        p, m = d.get("params", {}), d.get("macs", {})
-        if {"dense4", "resnet34"} <= set(p) and {"dense4", "resnet34"} <= set(m):
-            lines.append(
-                f"- Dense4 {p['dense4']:,} parameters, {m['dense4'] / 1e9:.3f} G multiply-adds per image at "
-                f"{d['image_size']} px; ResNet34 {p['resnet34']:,}, {m['resnet34'] / 1e9:.3f} G"
-            )
+        groups: dict[tuple, list[float]] = {}
+        for r in d["runs"]:
+            groups.setdefault(
+                (r["image_size"], r["recipe"] != "original", r["recipe"], r["steps"], r["model"]), []
+            ).append(r["test_accuracy"])
+        for (size, _, recipe, steps, model), acc in sorted(groups.items()):
+            lines.append(f"| {size} px | {recipe} | {steps:,} | {label[model]} | {len(acc)} | {_mean_sd(acc)} |")
+        v = d["verdict"]
+        interval = "no interval" if None in v["interval"] else f"[{v['interval'][0]:.3f}, {v['interval'][1]:.3f}]"
+        lines += [
+            "",
+            *_goal_lines(d.get("goals", []), points=False),
+            f"- Verdict: **{v['outcome']}**, {label.get('dense4', 'Dense4')} / "
+            f"{label.get(v['baseline'], v['baseline'])} "
+            f"{v['ratio']:.3f} {interval} at {v['image_size']} px and {v['steps']:,} steps"
+            + (f"; not shown because {v['reason']}" if v.get("reason") else ""),
+        ]
+        facts = d.get("data") or {}
+        per_class = d["runs"][0]["train_images"] // max(1, facts.get("num_classes", 1))
+        lines.append(
+            f"- Limits: {facts.get('num_classes', '?')} classes of {d['dataset']}, {per_class} training images "
+            f"per class drawn per seed, at most {max(r['steps'] for r in d['runs']):,} steps, "
+            f"{_seeds(len(d['seeds']))}; "
+            "not the course's 50 classes at 128 px."
+        )
         lines.append("")
     r3 = results_dir / "03_param_analysis.json"
     if r3.exists():
         d = json.loads(r3.read_text())
-        ok = sum(c["match"] for c in d["checks"])
+        checks = d.get("checks", [])
+        ok = sum(c["match"] for c in checks)
         lines.append(
-            f"**Parameter arithmetic**: {ok} of {len(d['checks'])} closed-form counts match torchinfo "
+            f"**Parameter arithmetic**: {ok} of {len(checks)} closed-form counts match torchinfo "
             f"(see notebooks/03_param_analysis.ipynb)."
         )
     return "\n".join(lines).rstrip() + "\n"

@@ -77,7 +77,7 @@ class _Normalise(ast.NodeTransformer):
 
     @staticmethod
     def _drop_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):  # noqa: SIM102 (two conditions read apart)
             if isinstance(body[0].value.value, str):
                 return body[1:] or [ast.Pass()]
         return body
@@ -89,7 +89,7 @@ class _Normalise(ast.NodeTransformer):
             node.returns = None
         return node
 
-    visit_Module = visit_ClassDef = visit_FunctionDef = visit_AsyncFunctionDef = _scope
+    visit_Module = visit_ClassDef = visit_FunctionDef = visit_AsyncFunctionDef = _scope  # noqa: N815 (ast.NodeTransformer names)
 
     def visit_arg(self, node: ast.arg) -> ast.arg:
         node.annotation = None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import torchvision
 
@@ -45,6 +46,12 @@ class RunContext:
     results: Path  # base/results
     checkpoints: Path  # always under runs/, never in the published folders
 
+    def _study_settings(self) -> list[str]:
+        """The settings of this notebook's study only (never another notebook's)."""
+        by_prefix = {"01": self.profile.describe_channels, "02": self.profile.describe_dense}
+        describe = by_prefix.get(self.notebook[:2])
+        return [describe()] if describe else []
+
     def describe(self) -> str:
         data = (
             self.data.summary()
@@ -56,6 +63,7 @@ class RunContext:
         return "\n".join(
             [
                 f"notebook {self.notebook}: {self.profile.describe()}; seed {self.seed}",
+                *self._study_settings(),
                 data,
                 f"device: {device_name(self.device)}",
                 "versions: " + ", ".join(f"{k} {v}" for k, v in env.items()),
@@ -96,9 +104,7 @@ def setup_run(
     data = os.environ.get("HWLIB_DATA", data)
     output_dir = os.environ.get("HWLIB_OUTPUT_DIR", output_dir)
     loaded = (
-        load_dataset(data, size=prof.data.image_size, eval_per_class=prof.data.eval_per_class)
-        if needs_data
-        else None
+        load_dataset(data, size=prof.data.image_size, eval_per_class=prof.data.eval_per_class) if needs_data else None
     )
     name = loaded.name if loaded is not None else "params"
     base, figures, results = output_dirs(output_dir, data_name=name, profile=prof.name)
@@ -114,6 +120,9 @@ def setup_run(
         RUNS_DIR / f"{name}-{prof.name}" / "checkpoints",
     )
     plots.set_theme()
+    pd.set_option("display.max_colwidth", None)  # tables never cut a description short
+    pd.set_option("display.max_columns", None)
+    pd.set_option("display.width", 200)
     if not quiet:
         print(ctx.describe())
     return ctx

@@ -185,6 +185,16 @@ def ratio_interval(a: Sample, b: Sample, level: float = LEVEL) -> Interval:
     return Interval(r, low, high)
 
 
+def quoted_ratio_interval(pa: float, pb: float, *, images: int, level: float = LEVEL) -> Interval:
+    """pa / pb for two accuracies quoted from one run each on `images` test images, with the
+    test-set noise alone (binomial, the two treated as independent; the delta method): seed noise
+    is unknown for a single run, so the true uncertainty is larger."""
+    r = pa / pb
+    var = r * r * ((1 - pa) / (pa * images) + (1 - pb) / (pb * images))
+    half = float(sps.norm.ppf(0.5 + level / 2)) * math.sqrt(var)
+    return Interval(r, r - half, r + half, "test images only (one run each)")
+
+
 def paired_seed_interval(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> Interval:
     """mean(a - b) over seeds that really are shared (the same run's seed under two settings); a
     t-interval over the paired differences, seeds only (nan for one pair)."""
@@ -306,6 +316,23 @@ class Verdict:
         sign = 1 if self.direction == ">=" else -1
         return min(open_, key=lambda p: sign * p.estimate) if open_ else None
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Verdict:
+        """The Verdict a results JSON goal object (:meth:`as_dict`) was written from."""
+        known = {"goal", "outcome", "estimate", "interval", "bar", "direction", "parts", "settled_by", "reason"}
+        low, high = (np.nan if x is None else x for x in d["interval"])
+        est = np.nan if d["estimate"] is None else d["estimate"]
+        return cls(
+            d["goal"],
+            est,
+            Interval(est, low, high),
+            d["bar"],
+            d["direction"],
+            tuple(cls.from_dict(p) for p in d.get("parts", [])),
+            d.get("reason", ""),
+            {k: v for k, v in d.items() if k not in known},
+        )
+
     def as_dict(self) -> dict:
         d: dict = {
             "goal": self.goal,
@@ -343,8 +370,16 @@ def verdict_over_parts(
     goal: str, parts: Sequence[Verdict], *, bar: float, direction: Direction, reason: str = "", **extra
 ) -> Verdict:
     """A goal over several parts; its estimate and interval are those of the part that settles it."""
-    v = Verdict(goal, float("nan"), Interval(float("nan"), float("nan"), float("nan")), bar, direction,
-                tuple(parts), reason, extra)  # fmt: skip
+    v = Verdict(
+        goal,
+        float("nan"),
+        Interval(float("nan"), float("nan"), float("nan")),
+        bar,
+        direction,
+        tuple(parts),
+        reason,
+        extra,
+    )
     s = v.settled_by or (parts[0] if parts else None)
     if s is None:
         return v
@@ -396,6 +431,7 @@ __all__ = [
     "mean_sd",
     "p_value",
     "paired_seed_interval",
+    "quoted_ratio_interval",
     "ratio_interval",
     "verdict",
     "verdict_over_parts",

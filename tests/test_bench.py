@@ -57,3 +57,13 @@ def test_speed_table_renders_the_committed_json_and_a_gpu_run():
     }
     table = publish.bench_table(gpu)
     assert "(bfloat16 matmul peak)" in table and "(device-resident loader)" in table
+
+
+def test_main_writes_its_json_through_the_one_results_writer(monkeypatch, tmp_path):
+    res = {"device": "cpu", "quick": True, "torch": torch.__version__, "train_mfu": {"resnet34": 0.5, "dense4": 0.25}}
+    monkeypatch.setattr(bench, "run", lambda *, quick, data: {**res, "quick": quick})
+    out = tmp_path / "sub" / publish.BENCH_JSON
+    assert bench.main(["--quick", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert json.loads(text) == {**res, "schema_version": publish.SCHEMA_VERSION}
+    assert text == publish.write_json(tmp_path / "again.json", res).read_text()  # sorted keys, one newline

@@ -1,9 +1,13 @@
+import json
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from hwlib import params
+from hwlib import params, publish
 from hwlib.flexconv import MODES, PooledFlexConv2d, flex_conv2d
 from hwlib.models import flex_cnn
+from hwlib.studies import params as study_params
 
 
 def test_every_original_count_matches_torchinfo():
@@ -89,47 +93,98 @@ def test_macs_are_per_image_multiply_adds():
     assert round(dense.macs / 1e9, 2) == 3.86  # the original's torchinfo printout
 
 
+# Dense4's and ResNet34's (original head) costs at the original's setting, as measured (tests that
+# need no model build pass them in)
+D4 = params.Measured(5_375_538, 3_855_550_002)
+R34 = params.Measured(21_847_722, 1_196_743_146)
+
+
 def test_original_corrections_name_the_errors():
-    rows = {r.what: r for r in params.original_corrections()}
-    assert rows["FlexConv 1->1 extract conv"].correct.endswith("= 10")
-    assert rows["FlexConv Linear bias"].correct.endswith("288")
-    assert "0.246x" in rows["Dense4 vs ResNet34 parameters"].correct
+    rows = {r.what: r for r in params.original_corrections(dense4_cost=D4, resnet34_cost=R34)}
+    assert rows["FlexConv 1->1 extract conv"].correct_value == 10
+    assert rows["FlexConv Linear bias"].correct_value == 288 and rows["FlexConv Linear bias"].original_value == 32
+    assert rows["FlexConv layer total"].correct_value == 10 + 4_718_592 + 288
+    assert rows["Dense4 vs ResNet34 parameters"].correct_value == pytest.approx(0.246, abs=5e-4)
+    verdicts = {w: r.verdict for w, r in rows.items()}
+    assert verdicts == {
+        "Conv2d(3, 32, 3) parameters": "correct",
+        "FlexConv 1->1 extract conv": "wrong",
+        "FlexConv Linear weights": "correct",
+        "FlexConv Linear bias": "wrong",
+        "FlexConv Linear total": "wrong",
+        "FlexConv layer total": "wrong",
+        "Dense4 vs ResNet34 parameters": "wrong",
+        "Dense4 vs ResNet34 multiply-adds at 128 px": "incomplete",
+    }
     curves, cross = params.params_vs_channels(out_channels=32, channels=np.arange(1, 100), map_sizes=(4,))
     assert cross["FlexConv original, 4x4 maps"] == 17
 
 
-def test_original_printouts_match_and_the_side_by_side_table():
-    printouts = {c.what: c for c in params.original_printouts()}
-    assert printouts["Dense4 parameters (50 classes)"].original == printouts["Dense4 parameters (50 classes)"].correct
-    assert all(c.why == "correct" for c in printouts.values()), printouts
+def test_claim_verdict_is_decided_by_its_values_and_stated_flag():
+    claim = params.OriginalClaim(what="x", original="2.5", correct="0.246", original_value=2.5, correct_value=0.246,
+                                 digits=1)  # fmt: skip
+    assert claim.verdict == "wrong" and not claim.value_right
+    same = replace(claim, original_value=0.25)  # equal at the original's precision (one decimal)
+    assert same.verdict == "correct"
+    assert replace(same, stated=False).verdict == "incomplete"  # right numbers, no conclusion drawn
+    assert replace(claim, stated=False).verdict == "wrong"  # a wrong number is wrong, stated or not
+    # the text plays no part in the verdict
+    assert replace(same, original="printed, not discussed").verdict == "correct"
+    assert claim.as_dict()["verdict"] == "wrong" and claim.as_dict()["stated"] is True
+
+
+def test_original_printouts_match_this_librarys_models():
+    # the costs as measured (test_param_study_result_and_its_json measures them)
+    printouts = {c.what: c for c in params.original_printouts(dense4_cost=D4, resnet34_cost=R34)}
+    assert len(printouts) == 4
+    assert all(c.verdict == "correct" for c in printouts.values()), printouts
+    assert printouts["Dense4 parameters (50 classes)"].correct_value == 5_375_538
     assert printouts["ResNet34 multiply-adds at 128 px"].correct == "1.20 G"
-    table = params.original_vs_correct_table()
-    assert table.loc["FlexConv Linear bias", "original report"] == "32"
-    assert table.loc["FlexConv Linear bias", "correct (computed here)"] == "3*3*32 = 288"
-    assert table.loc["FlexConv Linear bias", "verdict"].startswith("wrong: ")
-    assert table.loc["Conv2d(3, 32, 3) parameters", "verdict"] == "correct"
-    assert table.loc["Dense4 vs ResNet34 multiply-adds at 128 px", "verdict"].startswith("incomplete: ")
-    assert table.loc["ResNet34 + original head parameters (50 classes)", "original report"] == "21,847,722"
-    assert len(table) == len(params.original_corrections()) + 4
+    off = params.original_printouts(dense4_cost=params.Measured(D4.params + 1, D4.macs), resnet34_cost=R34)
+    assert [c.verdict for c in off] == ["wrong", "correct", "correct", "correct"]
 
 
-def test_findings_and_limitations_markdown():
-    checks = [params.Check("a", 1, 1), params.Check("b", 2, 3)]
-    claims = params.original_corrections()
-    macs = {64: {"dense4": 300, "resnet34": 100}, 128: {"dense4": 330, "resnet34": 100}}
-    text = params.findings_markdown(checks=checks, claims=claims, macs=macs, crossovers={"FlexConv pooled": 258})
-    assert "1 of 2 counts match; these do not: b." in text
-    assert "Conv2d(3, 32, 3) parameters (864 + 32 = 896)" in text
-    assert "FlexConv Linear bias: 32 -> 3*3*32 = 288" in text and "Dense4 about 2.5x ResNet34 -> " in text
-    assert (
-        "Dense4 has 0.246x ResNet34's parameters but 3.00x to 3.30x its multiply-adds per image (64 px, 128 px)" in text
-    )
-    assert "did not discuss them" in text and "pooled: from C = 258" in text
-    assert "multiply-adds at 128 px: printed" not in text.split("Its errors")[1]  # an omission, not an error
-    all_ok = params.findings_markdown(checks=checks[:1], claims=[], macs={}, crossovers={})
-    assert (
-        all_ok
-        == "- **Closed form vs torchinfo**: 1 of 1 counts match, so the formulas below are the models' real counts."
-    )
-    limits = params.limitations_markdown()
-    assert "**Speed**" in limits and "**Accuracy**" in limits and "(50 classes, 128 px)" in limits
+def test_channel_crossovers():
+    layers = params.channel_crossovers(out_channels=32, map_sizes=(4, 8))
+    assert [(x.mode, x.map_size, x.crossover) for x in layers] == [
+        ("original", 4, 17), ("original", 8, 65), ("pooled", None, 258)
+    ]  # fmt: skip
+    assert layers[-1].params == params.flexconv_params(32, mode="pooled")
+    curves, cross = params.params_vs_channels(out_channels=32, channels=np.arange(1, 10), map_sizes=(4, 8))
+    assert list(curves) == [params.conv_label(32), *(x.name for x in layers)]
+    assert cross == {x.name: x.crossover for x in layers}
+    assert curves[params.conv_label(32)][0] == params.conv2d_params(1, 32, 3)
+
+
+def test_param_study_result_and_its_json(monkeypatch, tmp_path):
+    """run_param_study at one extra size, with the count checks stubbed (they are tested above): the
+    JSON's structure, its numbers, and the README's line read from it."""
+    monkeypatch.setattr(study_params, "count_checks", lambda: [params.Check("a", 1, 1), params.Check("b", 2, 3)])
+    res = study_params.run_param_study(profile="smoke", sizes=(32, 128), channels=np.arange(1, 300))
+    assert res.candidate == "dense4" and res.baseline == "resnet34"
+    assert res.matching == 1 and not res.all_match and res.goals() == []
+    assert res.models["dense4"].params == 5_375_538 and res.models["resnet34"].params == 21_847_722
+    assert res.models["dense4"].macs[128] == D4.macs and res.models["resnet34"].macs[128] == R34.macs
+    assert res.params_ratio == pytest.approx(D4.params / R34.params)
+    assert {v: len(res.claims_by(v)) for v in ("correct", "wrong", "incomplete")} == {
+        "correct": 6, "wrong": 5, "incomplete": 1
+    }  # fmt: skip
+    assert res.crossovers["FlexConv original, 16x16 maps"] == 257
+
+    path = res.save(tmp_path / "03_param_analysis.json")
+    d = json.loads(path.read_text())
+    assert d["schema_version"] == publish.SCHEMA_VERSION
+    assert {"checks", "check_counts", "corrections", "original_printouts", "claim_counts", "models", "comparison",
+            "crossover_channels", "dataset", "profile", "image_size", "num_classes"} <= set(d)  # fmt: skip
+    assert set(d["models"]) == {"dense4", "resnet34"}
+    assert d["models"]["dense4"]["macs_per_image"] == {"32": res.models["dense4"].macs[32], "128": D4.macs}
+    assert d["comparison"]["macs_ratio"]["128"] == pytest.approx(D4.macs / R34.macs)
+    assert d["check_counts"] == {"match": 1, "total": 2}
+    assert d["claim_counts"] == {"correct": 6, "wrong": 5, "incomplete": 1, "total": 12}
+    cross = d["crossover_channels"]
+    assert cross["out_channels"] == 32 and cross["channels"] == {"min": 1, "max": 299}
+    assert cross["layers"]["FlexConv pooled (any size)"] == {
+        "name": "FlexConv pooled (any size)", "mode": "pooled", "map_size": None, "params": 74_088, "crossover": 258
+    }  # fmt: skip
+    assert [c["verdict"] for c in d["corrections"]].count("wrong") == 5
+    assert "1 of 2 closed-form counts match" in publish.results_markdown(tmp_path)

@@ -10,8 +10,18 @@ import pytest  # noqa: E402
 
 from hwlib import params, plots  # noqa: E402
 
-NAMES10 = ["tench", "English springer", "cassette player", "chain saw", "church", "French horn", "garbage truck",
-           "gas pump", "golf ball", "parachute"]  # fmt: skip
+NAMES10 = [
+    "tench",
+    "English springer",
+    "cassette player",
+    "chain saw",
+    "church",
+    "French horn",
+    "garbage truck",
+    "gas pump",
+    "golf ball",
+    "parachute",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -95,8 +105,13 @@ def test_misclassified_titles_name_true_and_predicted():
 
 
 def test_accuracy_vs_cost_legend_and_readable_ticks():
-    points = {"k512": (5.3e6, 0.51), "k256": (1.4e6, 0.52), "k128": (3.6e5, 0.45), "no_concat": (3.7e6, 0.50),
-              "no_transition": (6.5e6, 0.45)}  # fmt: skip
+    points = {
+        "k512": (5.3e6, 0.51),
+        "k256": (1.4e6, 0.52),
+        "k128": (3.6e5, 0.45),
+        "no_concat": (3.7e6, 0.50),
+        "no_transition": (6.5e6, 0.45),
+    }
     fig = plots.plot_accuracy_vs_cost(points, xlabel="parameters", title="t")
     ax = fig.axes[0]
     assert _texts(ax.get_legend().get_texts()) == list(points)
@@ -126,25 +141,97 @@ def test_params_vs_channels_separates_coinciding_curves():
     assert wide.get_linewidth() > dotted.get_linewidth() and dotted.get_linestyle() == ":"
 
 
-def test_ratio_vs_size_marks_the_thresholds_references_and_every_size():
-    series = {"strong recipe vs ResNet34": {32: [1.3, 1.35, 1.4], 64: [1.1, 1.2, 1.25]}}
-    fig = plots.plot_ratio_vs_size(series, references={"original report": (128, 1.18)}, title="t")
-    ax = fig.axes[0]
-    assert _texts(ax.get_xticklabels()) == ["32", "64", "128"]
-    assert {round(line.get_ydata()[0], 2) for line in ax.lines if len(set(line.get_ydata())) == 1} >= {0.9, 1.0}
-    labels = _texts(ax.get_legend().get_texts())
-    assert "strong recipe vs ResNet34 (3 seeds)" in labels and "original report" in labels
-    assert not _overlaps(ax.get_xticklabels(), fig)
+def test_budget_curve_labels_the_bar_and_equality_and_every_budget():
+    from hwlib.stats import Interval
 
-
-def test_accuracy_vs_training_compute_names_every_model_once_with_clear_ticks():
-    x = np.array([1e12, 2e12, 3e12])
-    panels = {
-        "32 px": {"dense4": (3 * x, np.ones((3, 3))), "resnet34_plain": (x, np.ones((3, 3)))},
-        "64 px": {"dense4": (12 * x, np.ones((3, 3))), "resnet34_2x": (np.arange(1, 7) * 1e12, np.ones((1, 6)))},
+    acc = {
+        "dense4": [(141, [0.40, 0.42, 0.41]), (282, [0.50, 0.51, 0.52])],
+        "resnet34": [(141, [0.30, 0.31, 0.32]), (282, [0.45, 0.46, 0.44])],
     }
-    fig = plots.plot_accuracy_vs_training_compute(panels, title="t")
-    labels = _texts(fig.axes[1].get_legend().get_texts())
-    assert labels == ["dense4 (3 seeds)", "resnet34_plain (3 seeds)", "resnet34_2x (1 seed)"]
-    for ax in fig.axes[:2]:
-        assert ax.get_xscale() == "log" and not _overlaps(ax.get_xticklabels(), fig)
+    ratios = [(141, Interval(1.3, 1.2, 1.4)), (282, Interval(1.12, 1.05, 1.2))]
+    fig = plots.plot_budget_curve(
+        acc,
+        ratios,
+        labels={"dense4": "Dense4", "resnet34": "ResNet34"},
+        colours={"dense4": "#1b9e77", "resnet34": "#7570b3"},
+        ratio_label="Dense4 / ResNet34",
+        bar=0.9,
+        title="t",
+    )
+    left, right = fig.axes[:2]
+    texts = [t.get_text() for t in right.texts]
+    assert "goal: 0.90" in texts and "equal accuracy: 1.00" in texts
+    assert [t.get_text() for t in right.get_xticklabels()] == ["141", "282"]
+    assert {t.get_text() for t in left.get_legend().get_texts()} == {"Dense4 (mean)", "ResNet34 (mean)"}
+
+
+def test_references_are_labelled_with_their_setting_and_the_bar():
+    from hwlib.stats import Interval
+
+    fig = plots.plot_references(
+        [("a\n50 classes", Interval(1.18, 1.02, 1.34)), ("b\n50 classes", 0.81)], bar=0.9, title="t"
+    )
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a\n50 classes", "b\n50 classes"]
+    assert {"goal: 0.90", "equal accuracy: 1.00"} <= {t.get_text() for t in ax.texts}
+
+
+# -- notebook 01's figures ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def channel_res():
+    from .test_studies_channels import channel_result
+
+    return channel_result()
+
+
+def test_gap_to_experts_dots_intervals_and_labelled_lines(channel_res):
+    fig = plots.plot_gap_to_experts(channel_res, models=["flex", "template_mixing", "replicate"], title="t")
+    ax = fig.axes[0]
+    assert _texts(ax.get_xticklabels()) == ["RGB", "RG", "GB", "RB", "R", "G", "B", "mean\nof 7"]
+    assert _texts(ax.get_legend().get_texts()) == ["flex", "template_mixing", "replicate"]
+    levels = {round(line.get_ydata()[0], 3) for line in ax.lines if len(set(line.get_ydata())) == 1}
+    assert {0.0, -1.0} <= levels
+    assert any("0" in t.get_text() and "expert" in t.get_text() for t in ax.texts)
+    assert any("-1" in t.get_text() and "bar" in t.get_text() for t in ax.texts)
+    flex = ax.containers[0]  # errorbar: (data line, caps, bars)
+    gb = channel_res.diff("flex", "experts", "GB")
+    assert flex.lines[0].get_ydata()[2] == pytest.approx(100 * gb.estimate)
+    segs = flex.lines[2][0].get_segments()
+    assert [segs[2][0][1], segs[2][1][1]] == pytest.approx([100 * gb.low, 100 * gb.high])
+    assert not _overlaps(ax.texts, fig)
+
+
+def test_cost_accuracy_labels_every_point_without_overlap(channel_res):
+    fig = plots.plot_cost_accuracy(channel_res, title="t")
+    ax = fig.axes[0]
+    names = [m for m in channel_res.correct if m in channel_res.costs]
+    labels = [t for t in ax.texts if t.get_text()]
+    assert sorted(t.get_text() for t in labels) == sorted(names)
+    assert not _overlaps(labels, fig)
+    assert ax.get_xscale() == "log" and len(ax.containers) == len(names)
+    markers = {c.lines[0].get_marker() for c in ax.containers}
+    colours = {tuple(c.lines[0].get_color()) for c in ax.containers}
+    assert len(markers) == len(colours) == len(names)
+
+
+def test_flexconv_flow_shows_static_and_residual_with_a_colour_bar():
+    import torch
+
+    from hwlib.flexconv import flex_conv2d, kernel_diversity
+
+    torch.manual_seed(0)
+    layer = flex_conv2d(mode="hybrid", out_channels=8, known_channels=3)
+    with torch.no_grad():
+        layer.feature2kernel[-1].weight.normal_(0, 0.05)  # a residual that is not zero
+    image = torch.rand(1, 3, 32, 32)
+    fig = plots.plot_flexconv_flow(layer, image, [0, 1, 2], cosine_over_images=0.5)
+    titles = " ".join(ax.get_title() for ax in fig.axes)
+    assert "static kernel" in titles and "residual" in titles and "kernel used" in titles
+    assert any(ax.get_xlabel().startswith("kernel weight") for ax in fig.axes)  # the colour bar
+    cos = kernel_diversity(layer, image, [0, 1, 2])["cosine_across_channels"]
+    title = fig._suptitle.get_text()
+    assert f"{cos:.2f} on this image" in title and "0.50 over the first 64 test images" in title
+    trace = plots.flow_trace(layer, image, [0, 1, 2])
+    assert torch.allclose(trace["static"] + trace["residual"], trace["kernels"])

@@ -15,28 +15,73 @@ def test_readme_results_table_is_generated_from_results(tmp_path):
     )
 
 
-def test_write_json_sorts_keys_and_converts_numpy(tmp_path):
+def test_write_json_sorts_keys_converts_numpy_writes_nan_as_null_and_a_schema_version(tmp_path):
     import numpy as np
 
-    path = publish.write_json(tmp_path / "x" / "r.json", {"b": np.int64(2), "a": np.float32(0.5), "c": np.arange(2)})
-    assert path.read_text() == '{\n  "a": 0.5,\n  "b": 2,\n  "c": [\n    0,\n    1\n  ]\n}\n'
+    path = publish.write_json(
+        tmp_path / "x" / "r.json", {"b": np.int64(2), "a": np.float32(0.5), "c": np.arange(2), "d": float("nan")}
+    )
+    assert path.read_text() == (
+        '{\n  "a": 0.5,\n  "b": 2,\n  "c": [\n    0,\n    1\n  ],\n  "d": null,\n'
+        f'  "schema_version": {publish.SCHEMA_VERSION}\n}}\n'
+    )
 
 
-def test_dense_table_comes_from_the_sweep_with_unsettled_verdicts_marked(tmp_path):
+def test_dense_section_comes_from_the_runs_with_verdicts_and_limits(tmp_path):
     import json
 
-    sweep = [
-        {"image_size": 64, "recipe": "strong", "seeds": [0, 1, 2], "epochs": 6, "epochs_by_model": {"resnet34_2x": 12},
-         "train_images": 1000, "dense4": [0.5, 0.52, 0.54], "resnet34": [0.5, 0.5, 0.5], "resnet34_2x": [0.55],
-         "best_epoch": {}, "ratio": {"resnet34": 1.04, "resnet34_2x": 0.945}, "ratio_per_seed": {},
-         "macs_per_image": {}}
-    ]  # fmt: skip
-    goals = [{"goal": "64 px, strong recipe: Dense4 >= 0.90 x ResNet34", "met": True, "settled": False, "numbers": "x"}]
-    payload = {"dataset": "d", "split": "test", "profile": "p", "device": "cpu", "image_size": 64, "sweep": sweep,
-               "goals": goals, "params": {"dense4": 5, "resnet34": 20},
-               "macs": {"dense4": 3e9, "resnet34": 1e9}}  # fmt: skip
+    runs = [
+        {
+            "model": m,
+            "recipe": "strong",
+            "image_size": 32,
+            "train_images": 3000,
+            "epochs": 3,
+            "steps": 141,
+            "seed": s,
+            "test_accuracy": a,
+            "best_epoch": 3,
+            "train_seconds": 1.0,
+        }
+        for m, accs in (("dense4", [0.5, 0.52, 0.54]), ("resnet34", [0.5, 0.5, 0.5]))
+        for s, a in enumerate(accs)
+    ]
+    part = {
+        "goal": "32 px",
+        "outcome": "not shown",
+        "estimate": 1.04,
+        "interval": [0.95, 1.13],
+        "bar": 0.9,
+        "direction": ">=",
+        "reason": "resnet34 had not converged",
+        "image_size": 32,
+    }
+    goal = {**part, "goal": "Dense4 reaches >= 90% of ResNet34", "parts": [part], "settled_by": None}
+    goal.pop("reason")
+    payload = {
+        "dataset": "d",
+        "split": "test",
+        "profile": "p",
+        "device": "cpu",
+        "image_size": 32,
+        "seeds": [0, 1, 2],
+        "runs": runs,
+        "goals": [goal],
+        "data": {"num_classes": 10},
+        "models": {"dense4": {"label": "Dense4"}, "resnet34": {"label": "ResNet34"}},
+        "verdict": {
+            "baseline": "resnet34",
+            "image_size": 32,
+            "steps": 141,
+            "epochs": 3,
+            "ratio": 1.04,
+            "interval": [0.95, 1.13],
+            "outcome": "not shown",
+            "reason": "resnet34 had not converged",
+        },
+    }
     (tmp_path / "02_dense4_vs_resnet34.json").write_text(json.dumps(payload))
     text = publish.results_markdown(tmp_path)
-    assert "| 64 px | strong | dense4 | 6 | 3 | 0.520 ± 0.020 |  |" in text
-    assert "| 64 px | strong | resnet34_2x | 12 | 1 | 0.550 | 0.945 |" in text
-    assert "- met (not settled by the 95% interval): 64 px, strong recipe" in text
+    assert "| 32 px | strong | 141 | Dense4 | 3 | 0.520 ± 0.020 |" in text
+    assert "**not shown**" in text and "1.040 [0.950, 1.130]" in text and "resnet34 had not converged" in text
+    assert "- Limits: 10 classes of d, 300 training images per class drawn per seed" in text

@@ -80,16 +80,14 @@ def test_parts_missed_if_any_missed_met_if_all_met_and_named():
     def part(name, low, high):
         return stats.verdict(name, Interval((low + high) / 2, low, high), bar=-0.01, direction=">=")
 
-    met = stats.verdict_over_parts("all", [part("RGB", 0.0, 0.02), part("R", -0.005, 0.01)], bar=-0.01,
-                                   direction=">=")  # fmt: skip
+    met = stats.verdict_over_parts("all", [part("RGB", 0.0, 0.02), part("R", -0.005, 0.01)], bar=-0.01, direction=">=")
     assert met.outcome == "met" and met.settled_by.goal == "R"
     mixed = stats.verdict_over_parts(
         "all", [part("RGB", -0.05, -0.02), part("RG", -0.08, 0.01), part("R", 0.0, 0.01)], bar=-0.01, direction=">="
     )
     assert mixed.outcome == "missed" and mixed.settled_by.goal == "RGB"  # settled by the one wholly below
     assert mixed.interval.as_list() == [-0.05, -0.02]
-    open_ = stats.verdict_over_parts("all", [part("RGB", -0.03, 0.01), part("R", 0.0, 0.01)], bar=-0.01,
-                                     direction=">=")  # fmt: skip
+    open_ = stats.verdict_over_parts("all", [part("RGB", -0.03, 0.01), part("R", 0.0, 0.01)], bar=-0.01, direction=">=")
     assert open_.outcome == "not shown"
     d = mixed.as_dict()
     assert d["outcome"] == "missed" and [p["outcome"] for p in d["parts"]] == ["missed", "not shown", "met"]
@@ -127,3 +125,14 @@ def test_notation():
     assert stats.mean_sd([0.4]) == "0.400 (1 seed)"
     assert stats.interval_text(Interval(0.029, 0.005, 0.053), points=True) == "+2.9 [+0.5, +5.3] points"
     assert stats.interval_text(Interval(1.2, 1.1, 1.3)) == "1.200 [1.100, 1.300]"
+
+
+def test_a_verdict_round_trips_through_its_json():
+    def part(name, low, high):
+        return stats.verdict(name, Interval((low + high) / 2, low, high), bar=-0.01, direction=">=", size=32)
+
+    v = stats.verdict_over_parts(
+        "all", [part("RGB", -0.05, -0.02), part("R", float("nan"), float("nan"))], bar=-0.01, direction=">="
+    )
+    back = stats.Verdict.from_dict(v.as_dict())
+    assert back.as_dict() == v.as_dict() and back.outcome == "missed" and back.parts[0].extra == {"size": 32}

@@ -128,7 +128,7 @@ class LoadedData:
         full = ", ".join(f"{k} {v:,}" for k, v in self.spec.counts().items())
         return (
             f"dataset {self.name} ({self.spec.layout} layout) at {display_path(self.path)}\n"
-            f"  {self.num_classes} classes (names: {self.spec.class_names_from}), images used: {counts} "
+            f"  {self.num_classes} classes (names: {self.spec.class_names_from}), images loaded: {counts} "
             f"(of {full}), {self.size} px"
         )
 

@@ -13,6 +13,7 @@ numbers and verdicts (no prose: that is :mod:`hwlib.report`'s).
 from .channels import VARIANTS, ChannelStudyResult, Variant, run_channel_study
 from .costs import Cost, measure_cost
 from .dense import MODELS, DenseStudyResult, run_dense_study
+from .params import ParamStudyResult, run_param_study
 from .results import RunInfo, StudyResult
 from .runs import RunResult, train_and_test
 
@@ -22,6 +23,7 @@ __all__ = [
     "ChannelStudyResult",
     "Cost",
     "DenseStudyResult",
+    "ParamStudyResult",
     "RunInfo",
     "RunResult",
     "StudyResult",
@@ -29,5 +31,6 @@ __all__ = [
     "measure_cost",
     "run_channel_study",
     "run_dense_study",
+    "run_param_study",
     "train_and_test",
 ]

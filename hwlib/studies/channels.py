@@ -153,6 +153,7 @@ class ChannelStudyResult(StudyResult):
     what: dict[str, str] = field(default_factory=dict)
     diversity: dict[str, dict[str, float]] = field(default_factory=dict)  # model -> kernel-diversity numbers
     train_per_class: int | None = None  # each seed's training images per class (None: all)
+    run_counts: dict[str, int] = field(default_factory=dict)  # "trained" / "resumed" / "loaded" -> runs
     models: dict[str, nn.Module] = field(default_factory=dict, repr=False)  # first seed's
 
     @property
@@ -189,20 +190,37 @@ class ChannelStudyResult(StudyResult):
         if EXPERTS in self.correct:
             bar = GOAL_BARS["experts"]
             parts = [stats.verdict(c, self.diff("flex", EXPERTS, c), bar=bar, direction=">=") for c in COMBOS]
-            out.append(stats.verdict_over_parts(
-                "flex within 1 point of the per-combination expert on every one of the seven combinations",
-                parts, bar=bar, direction=">=", compared_with=EXPERTS))  # fmt: skip
+            out.append(
+                stats.verdict_over_parts(
+                    "flex within 1 point of the per-combination expert on every one of the seven combinations",
+                    parts,
+                    bar=bar,
+                    direction=">=",
+                    compared_with=EXPERTS,
+                )
+            )
         if "grey_mean" in self.correct:
-            out.append(stats.verdict(
-                "flex uses colour: RGB accuracy >= 3 points above the channel-mean (greyscale) CNN",
-                self.diff("flex", "grey_mean", "RGB"), bar=GOAL_BARS["colour"], direction=">=",
-                compared_with="grey_mean"))  # fmt: skip
+            out.append(
+                stats.verdict(
+                    "flex uses colour: RGB accuracy >= 3 points above the channel-mean (greyscale) CNN",
+                    self.diff("flex", "grey_mean", "RGB"),
+                    bar=GOAL_BARS["colour"],
+                    direction=">=",
+                    compared_with="grey_mean",
+                )
+            )
         if "cnn3_zero_fill" in self.correct:
             bar = GOAL_BARS["zero_fill"]
             parts = [stats.verdict(c, self.diff("flex", "cnn3_zero_fill", c), bar=bar, direction=">=") for c in PARTIAL]
-            out.append(stats.verdict_over_parts(
-                "flex beats the zero-filled RGB CNN on all six partial combinations",
-                parts, bar=bar, direction=">=", compared_with="cnn3_zero_fill"))  # fmt: skip
+            out.append(
+                stats.verdict_over_parts(
+                    "flex beats the zero-filled RGB CNN on all six partial combinations",
+                    parts,
+                    bar=bar,
+                    direction=">=",
+                    compared_with="cnn3_zero_fill",
+                )
+            )
         return out
 
     def exploratory(self) -> list[dict]:
@@ -213,8 +231,15 @@ class ChannelStudyResult(StudyResult):
         for other in (m for m in EXPLORATORY if m in self.correct):
             for combo in ("RGB", "mean of 7"):
                 iv = self.diff("flex", other, combo)
-                rows.append({"other": other, "combo": combo, "estimate": iv.estimate, "interval": iv.as_list(),
-                             "p": stats.p_value(iv)})  # fmt: skip
+                rows.append(
+                    {
+                        "other": other,
+                        "combo": combo,
+                        "estimate": iv.estimate,
+                        "interval": iv.as_list(),
+                        "p": stats.p_value(iv),
+                    }
+                )
         for row, adj in zip(rows, stats.holm([r["p"] for r in rows])):
             row["p_holm"] = adj
         return rows
@@ -230,11 +255,16 @@ class ChannelStudyResult(StudyResult):
             "train_per_class": self.train_per_class,
             "accuracy": self.accuracy,
             "accuracy_by_seed": self.accuracy_by_seed,
+            "mean_of_7": {m: self.mean_of_seven(m) for m in self.correct},
             "correct": {m: {c: [pack_bits(x) for x in v] for c, v in by.items()} for m, by in self.correct.items()},
             "what": self.what,
             "models": {
-                k: {"params": c.params, "macs": c.macs, "latency_ms_per_image": c.latency_ms,
-                    "latency_others_busy": c.others_busy}  # fmt: skip
+                k: {
+                    "params": c.params,
+                    "macs": c.macs,
+                    "latency_ms_per_image": c.latency_ms,
+                    "latency_others_busy": c.others_busy,
+                }
                 for k, c in self.costs.items()
             },
             "goals": [g.as_dict() for g in self.goals()],
@@ -264,14 +294,26 @@ def run_channel_study(
     size = data.size
     test = data.splits[data.eval_split]
     device = pick_device()
-    res = ChannelStudyResult(RunInfo(data.name, profile, data.eval_split, size, device_name(device), list(seeds)),
-                             train_per_class=train_per_class)  # fmt: skip
+    res = ChannelStudyResult(
+        RunInfo(data.name, profile, data.eval_split, size, device_name(device), list(seeds)),
+        train_per_class=train_per_class,
+    )
     config = TrainConfig(epochs=settings.epochs, lr=settings.lr)
     counts = {"trained": 0, "resumed": 0, "loaded": 0}
 
     def train(name: str, build: Callable[[], nn.Module], seed: int, **view) -> tuple[nn.Module, RunResult]:
-        model, run = train_and_test(f"{name}-seed{seed}", build, data, config=config, batch_size=settings.batch_size,
-                                    seed=seed, run_dir=run_dir, train_per_class=train_per_class, log=log, **view)  # fmt: skip
+        model, run = train_and_test(
+            f"{name}-seed{seed}",
+            build,
+            data,
+            config=config,
+            batch_size=settings.batch_size,
+            seed=seed,
+            run_dir=run_dir,
+            train_per_class=train_per_class,
+            log=log,
+            **view,
+        )
         counts[run.source] += 1
         res.runs.setdefault(name, []).append(run)
         res.models.setdefault(name, model)
@@ -279,8 +321,14 @@ def run_channel_study(
 
     for seed in seeds:
         for v in variants:
-            model, _ = train(v.name, lambda v=v: v.build(num_classes=data.num_classes, image_size=size), seed,
-                             combo=v.train_combo, zero_fill=v.zero_fill, with_channels=v.with_channels)  # fmt: skip
+            model, _ = train(
+                v.name,
+                lambda v=v: v.build(num_classes=data.num_classes, image_size=size),
+                seed,
+                combo=v.train_combo,
+                zero_fill=v.zero_fill,
+                with_channels=v.with_channels,
+            )
             right = correct_by_combo(model, test, zero_fill=v.zero_fill, with_channels=v.with_channels, device=device)
             for combo, c in right.items():
                 res.correct.setdefault(v.name, {}).setdefault(combo, []).append(c)
@@ -288,11 +336,18 @@ def run_channel_study(
         if experts:
             res.what[EXPERTS] = EXPERTS_WHAT
             for combo in COMBOS:
-                _, run = train(f"expert_{combo}", lambda c=combo: cnn3(num_classes=data.num_classes, image_size=size,
-                                                                       in_channels=len(c)), seed, combo=combo)  # fmt: skip
+                _, run = train(
+                    f"expert_{combo}",
+                    lambda c=combo: cnn3(num_classes=data.num_classes, image_size=size, in_channels=len(c)),
+                    seed,
+                    combo=combo,
+                )
                 res.correct.setdefault(EXPERTS, {}).setdefault(combo, []).append(run.correct)
-    log(f"{sum(counts.values())} training runs: {counts['trained']} trained, {counts['resumed']} resumed, "
-        f"{counts['loaded']} loaded")  # fmt: skip
+    res.run_counts = counts
+    log(
+        f"{sum(counts.values())} training runs: {counts['trained']} trained, {counts['resumed']} resumed, "
+        f"{counts['loaded']} loaded"
+    )
     for name, model in res.models.items():
         c = model.fixed_in_channels or 3
         res.costs[name] = measure_cost(model, (c, size, size), device=device, repeats=latency_repeats)

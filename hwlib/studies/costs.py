@@ -97,4 +97,12 @@ def measure_cost(
     return Cost(m.params, m.macs, latency, max(known) if known else None)
 
 
-__all__ = ["LATENCY_BATCHES", "Cost", "architecture_key", "clear_cache", "latency_per_image", "measure_cost", "min_repeats"]
+__all__ = [
+    "LATENCY_BATCHES",
+    "Cost",
+    "architecture_key",
+    "clear_cache",
+    "latency_per_image",
+    "measure_cost",
+    "min_repeats",
+]

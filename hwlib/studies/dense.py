@@ -228,13 +228,20 @@ class DenseStudyResult(StudyResult):
     final_map: dict[str, dict[int, int]] = field(default_factory=dict)  # model -> size -> last conv map side
     convs: dict[str, int] = field(default_factory=dict)  # model -> Conv2d layers
     labels: np.ndarray | None = None  # (N,) test labels at the detail size
-    predictions: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # (recipe, model) -> first seed
+    predictions: dict[tuple[str, int, str], np.ndarray] = field(
+        default_factory=dict
+    )  # (recipe, epochs, model) -> first seed
+    run_counts: dict[str, int] = field(default_factory=dict)  # "trained" / "resumed" / "loaded" -> runs
 
     # -- access --------------------------------------------------------------------------------------
 
     @property
     def models(self) -> tuple[str, ...]:
         return self.settings.models
+
+    @property
+    def split(self) -> str:
+        return self.info.split
 
     @property
     def candidate(self) -> str:
@@ -246,9 +253,15 @@ class DenseStudyResult(StudyResult):
         return self.settings.baseline
 
     def points(self, recipe: str | None = None, image_size: int | None = None) -> list[Point]:
-        pts = sorted({Point(r.image_size, r.recipe, r.epochs) for r in self.runs},
-                     key=lambda p: (p.image_size, p.recipe != "original", p.epochs))  # fmt: skip
-        return [p for p in pts if (recipe is None or p.recipe == recipe) and (image_size is None or p.image_size == image_size)]
+        pts = sorted(
+            {Point(r.image_size, r.recipe, r.epochs) for r in self.runs},
+            key=lambda p: (p.image_size, p.recipe != "original", p.epochs),
+        )
+        return [
+            p
+            for p in pts
+            if (recipe is None or p.recipe == recipe) and (image_size is None or p.image_size == image_size)
+        ]
 
     def runs_at(self, point: Point, model: str) -> list[DenseRun]:
         return sorted(
@@ -357,8 +370,14 @@ class DenseStudyResult(StudyResult):
         for p in self.points("strong", self.info.image_size):
             for m in self.models:
                 runs = self.runs_at(p, m)
-                out.append({"model": m, "epochs": p.epochs, "steps": runs[0].steps,
-                            "test_accuracy": [r.test_accuracy for r in runs]})  # fmt: skip
+                out.append(
+                    {
+                        "model": m,
+                        "epochs": p.epochs,
+                        "steps": runs[0].steps,
+                        "test_accuracy": [r.test_accuracy for r in runs],
+                    }
+                )
         return out
 
     def to_json(self) -> dict:
@@ -382,9 +401,26 @@ class DenseStudyResult(StudyResult):
             "goals": [g.as_dict() for g in self.goals()],
             "verdict": self.verdict(),
             "budget_curve": self.budget_curve(),
+            "ratios": [
+                {
+                    "image_size": p.image_size,
+                    "recipe": p.recipe,
+                    "epochs": p.epochs,
+                    "steps": self.steps(p, self.baseline),
+                    "ratio": (r := self.ratio(p)).estimate,
+                    "interval": r.as_list(),
+                }
+                for p in self.points()
+            ],
             "convergence": [
-                {"model": m, "image_size": p.image_size, "steps": c.steps, "moved": c.moved,
-                 "seed_sd": None if np.isnan(c.seed_sd) else c.seed_sd, "converged": c.converged}  # fmt: skip
+                {
+                    "model": m,
+                    "image_size": p.image_size,
+                    "steps": c.steps,
+                    "moved": c.moved,
+                    "seed_sd": None if np.isnan(c.seed_sd) else c.seed_sd,
+                    "converged": c.converged,
+                }
                 for p in self.points("strong")
                 for m in self.models
                 if (c := self.convergence(p, m)) is not None
@@ -424,15 +460,16 @@ def run_dense_study(
 ) -> DenseStudyResult:
     """Train and test every run of :func:`plan_runs` (resumable: finished runs are loaded), then
     measure each model's cost at the detail size, its multiply-adds and last map size at every size.
-    At the detail size the first seed's test predictions of each recipe (base budget) are kept."""
+    At the detail size the first seed's test predictions of every recipe and budget are kept."""
     device = pick_device()
     missing = sorted(set(settings.sizes) - set(datasets))
     if missing:
         raise ValueError(f"no data for the sweep's sizes {missing} px (have {sorted(datasets)})")
     shown = detail_size(settings)
     data = datasets[shown]
-    res = DenseStudyResult(RunInfo(data.name, profile, data.eval_split, shown, device_name(device), list(seeds)),
-                           settings)  # fmt: skip
+    res = DenseStudyResult(
+        RunInfo(data.name, profile, data.eval_split, shown, device_name(device), list(seeds)), settings
+    )
     res.data = data.facts()
     res.labels = data.splits[data.eval_split].labels.numpy().copy()
     per_class = train_per_class(settings, data_settings)
@@ -442,8 +479,14 @@ def run_dense_study(
         d = datasets[p.image_size]
         model = MODELS[p.model]
         n_train = len(d.splits["train"].per_class_sample(per_class, seed=p.seed))
-        r = resolve_recipe(RECIPES[p.recipe], model=model, settings=settings, image_size=p.image_size,
-                           train_images=n_train, epochs=p.epochs)  # fmt: skip
+        r = resolve_recipe(
+            RECIPES[p.recipe],
+            model=model,
+            settings=settings,
+            image_size=p.image_size,
+            train_images=n_train,
+            epochs=p.epochs,
+        )
         trained, run = train_and_test(
             p.name,
             lambda b=model.build, n=d.num_classes: b(n),
@@ -459,24 +502,23 @@ def run_dense_study(
         )
         counts[run.source] += 1
         res.runs.append(DenseRun.from_run(p, run))
-        if p.image_size == shown and p.seed == seeds[0] and p.epochs == settings.epochs:
-            res.predictions[(p.recipe, p.model)] = _predictions(run)
+        if p.image_size == shown and p.seed == seeds[0]:
+            res.predictions[(p.recipe, p.epochs, p.model)] = run.predicted
         del trained
+    res.run_counts = counts
     log(f"{len(plan)} runs: {counts['trained']} trained, {counts['resumed']} resumed, {counts['loaded']} loaded")
     for m in settings.models:
         build = MODELS[m].build
         res.costs[m] = measure_cost(build(data.num_classes), (3, shown, shown), device=device)
-        res.macs[m] = {s: measure_cost(build(data.num_classes), (3, s, s), device=device, batches=()).macs
-                       for s in sorted(settings.sizes)}  # fmt: skip
-        res.final_map[m] = {s: final_conv_map_size(build(data.num_classes), image_size=s)
-                            for s in sorted({*settings.sizes, 224})}  # fmt: skip  # 224 px: ResNet34's design size
+        res.macs[m] = {
+            s: measure_cost(build(data.num_classes), (3, s, s), device=device, batches=()).macs
+            for s in sorted(settings.sizes)
+        }
+        res.final_map[m] = {
+            s: final_conv_map_size(build(data.num_classes), image_size=s) for s in sorted({*settings.sizes, 224})
+        }  # 224 px: ResNet34's design size
         res.convs[m] = conv_layers(build(data.num_classes))
     return res
-
-
-def _predictions(run: RunResult) -> np.ndarray:
-    """(N,) the label the run predicted for each test image."""
-    return run.predicted
 
 
 __all__ = [

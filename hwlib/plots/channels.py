@@ -1,0 +1,338 @@
+"""Notebook 01's figures, each answering one question:
+
+* :func:`plot_gap_to_experts` - how far is one FlexConv model (and the strongest baselines) from the
+  seven per-combination experts, on each combination? (points, with 95% intervals, the goal's bar)
+* :func:`plot_cost_accuracy` - what does each model's mean accuracy over the seven combinations cost
+  in parameters? (every point labelled, with its interval)
+* :func:`plot_flexconv_flow` - what does the trained FlexConv layer do with one image: how alike are
+  the kernels it uses for R, G and B, and how much does the generated residual change them?
+
+:func:`plot_accuracy_vs_cost` (one point per model, names in a legend) is notebook 02's too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.colors import TwoSlopeNorm
+
+from .. import stats
+from ..data.loader import COMBOS
+from .common import MODEL_COLOURS, model_colour, savefig  # noqa: F401
+
+if TYPE_CHECKING:
+    from ..studies.channels import ChannelStudyResult
+
+MEAN7 = "mean of 7"
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "p", "h", "<", ">", "d", "H", "8")
+
+
+def _palette(n: int) -> list:
+    """n distinct colours: the colorblind palette, then tab20's for more."""
+    import seaborn as sns
+
+    base = list(sns.color_palette("colorblind"))
+    extra = [c for c in sns.color_palette("tab20") if c not in base]
+    return (base + extra)[:n] if n > len(base) else base[:n]
+
+
+def _styles(names: list[str]) -> dict[str, tuple]:
+    """name -> (colour, marker), distinct for every name, in the order given."""
+    colours = _palette(len(names))
+    return {n: (colours[i], MARKERS[i % len(MARKERS)]) for i, n in enumerate(names)}
+
+
+# -- 01_combos: the gap to the experts -----------------------------------------------------------
+
+
+def plot_gap_to_experts(
+    res: ChannelStudyResult, *, models: list[str] | None = None, bar: float = -0.01, title: str
+) -> plt.Figure:
+    """Accuracy of each model in `models` (default: flex and the three strongest channel-adaptive
+    baselines) minus the per-combination experts', on every combination and on the mean of seven:
+    a dot per estimate with its 95% interval [low, high] (none with one seed), a line at 0 (as good
+    as the experts) and one at `bar` (goal 1: within 1 point)."""
+    from ..report.channels import strongest_baselines
+    from ..studies.channels import EXPERTS
+
+    models = models or ["flex", *strongest_baselines(res, 3)]
+    combos = [*COMBOS, MEAN7]
+    styles = _styles(models)
+    fig, ax = plt.subplots(figsize=(10.5, 4.6))
+    width = 0.7 / max(len(models), 1)
+    lows = [0.0, 100 * bar]
+    for j, m in enumerate(models):
+        ivs = [res.diff(m, EXPERTS, c) for c in combos]
+        x = np.arange(len(combos)) + (j - (len(models) - 1) / 2) * width
+        y = np.array([100 * iv.estimate for iv in ivs])
+        lo = np.array([100 * (iv.estimate - iv.low) if iv.exists else 0.0 for iv in ivs])
+        hi = np.array([100 * (iv.high - iv.estimate) if iv.exists else 0.0 for iv in ivs])
+        colour, marker = styles[m]
+        ax.errorbar(x, y, yerr=[lo, hi], fmt=marker, color=colour, ms=7 if j == 0 else 5.5, capsize=3,
+                    lw=1.6 if j == 0 else 1.1, mec="black", mew=0.5, label=m, zorder=4 if j == 0 else 3)  # fmt: skip
+        lows += list(y - lo) + list(y + hi)
+    ax.axhline(0, color="black", lw=1)
+    ax.axhline(100 * bar, color="firebrick", lw=1, ls="--")
+    right = len(combos) - 0.45
+    ax.set_xlim(-0.6, right + 1.1)
+    ax.text(right + 0.05, 0, " 0: the\n experts' level", va="bottom", ha="left", fontsize=8)
+    ax.text(right + 0.05, 100 * bar, f" {100 * bar:+.0f} point:\n goal 1's bar", va="top", ha="left", fontsize=8,
+            color="firebrick")  # fmt: skip
+    ax.axvline(len(COMBOS) - 0.5, color="grey", lw=0.8, ls=":")
+    ax.set_xticks(range(len(combos)), [*COMBOS, "mean\nof 7"])
+    ax.set_xlabel("channels given to the model (each expert: trained and tested on that combination only)")
+    ax.set_ylabel("accuracy minus the expert's (points)")
+    span = max(lows) - min(lows) or 1.0
+    ax.set_ylim(min(lows) - 0.08 * span, max(lows) + 0.08 * span)
+    n = res.sample(models[0], "RGB").seeds
+    note = "95% intervals over seeds and test images" if n > 1 else "one seed: no intervals"
+    ax.set_title(f"{title}\n(dots: mean over {n} seed{'s' if n != 1 else ''}; bars: {note})", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, title="model")
+    fig.tight_layout()
+    return fig
+
+
+# -- 01_cost_accuracy: size against mean accuracy ---------------------------------------------------
+
+
+def _spread_labels(ax, xy: dict[str, tuple[float, float]], fig) -> list:
+    """One text per point, placed right of it and pushed apart vertically (in pixels) until no two
+    overlap; a thin leader line joins a moved label to its point."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    names = sorted(xy, key=lambda n: xy[n][1])
+    texts = {}
+    for n in names:
+        texts[n] = ax.annotate(n, xy=xy[n], xytext=(8, 0), textcoords="offset points", va="center", fontsize=8,
+                               zorder=6)  # fmt: skip
+    for _ in range(200):  # push overlapping labels apart (bottom-up sweep), then repeat until clear
+        moved = False
+        boxes = {n: texts[n].get_window_extent(renderer) for n in names}
+        for a in range(len(names)):
+            for b in range(a + 1, len(names)):
+                ba, bb = boxes[names[a]], boxes[names[b]]
+                if ba.overlaps(bb):
+                    shift = (ba.y1 - bb.y0) / 2 + 1
+                    for n, s in ((names[a], -shift), (names[b], shift)):
+                        ox, oy = texts[n].get_position()
+                        texts[n].set_position((ox, oy + s * 72 / fig.dpi))
+                        boxes[n] = texts[n].get_window_extent(renderer)
+                    moved = True
+        if not moved:
+            break
+    for n, t in texts.items():
+        if abs(t.get_position()[1]) > 3:
+            ax.annotate("", xy=xy[n], xytext=t.get_position(), textcoords="offset points",
+                        arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "grey"})  # fmt: skip
+    return list(texts.values())
+
+
+def plot_cost_accuracy(res: ChannelStudyResult, *, title: str) -> plt.Figure:
+    """One point per model: parameters (log scale; the experts: all seven together) against the mean
+    accuracy over the seven combinations, with its 95% interval (over seeds and test images; none with
+    one seed); a distinct colour and marker per model and its name beside it."""
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
+
+    names = [m for m in res.correct if m in res.costs]
+    styles = _styles(names)
+    fig, ax = plt.subplots(figsize=(10, 5.6))
+    xy = {}
+    for m in names:
+        iv = stats.accuracy_interval(res.sample(m, MEAN7))
+        x = res.costs[m].params
+        colour, marker = styles[m]
+        err = [[iv.estimate - iv.low], [iv.high - iv.estimate]] if iv.exists else None
+        ax.errorbar(x, iv.estimate, yerr=err, fmt=marker, color=colour, ms=8, mec="black", mew=0.5, capsize=3,
+                    lw=1.2, zorder=4)  # fmt: skip
+        xy[m] = (x, iv.estimate)
+    xs = [x for x, _ in xy.values()]
+    ys = [y for _, y in xy.values()]
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+    ax.set_xlim(min(xs) / 1.5, max(xs) * 3.0)  # room on the right for the labels
+    span = (max(ys) - min(ys)) or 0.05
+    ax.set_ylim(min(ys) - 0.15 * span, max(ys) + 0.15 * span)
+    ax.set_xlabel("parameters (log scale; experts: all seven together)")
+    ax.set_ylabel("test accuracy, mean of the 7 combinations")
+    n = res.sample(names[0], "RGB").seeds
+    note = "bars: 95% interval over seeds and test images" if n > 1 else "one seed: no intervals"
+    ax.set_title(f"{title}\n(mean over {n} seed{'s' if n != 1 else ''}; {note})", fontsize=10)
+    fig.tight_layout()
+    _spread_labels(ax, xy, fig)
+    return fig
+
+
+# -- 01_flexconv_flow: the layer on one image -----------------------------------------------------
+
+
+@torch.no_grad()
+def flow_trace(layer, image: torch.Tensor, channel_ids=None) -> dict:
+    """The layer's :meth:`trace` of one image (1, C, H, W), plus for a hybrid layer (one with
+    `static_kernels`) its static kernels (out, C, k, k) and the generated residual (kernels minus
+    static), and the cosine similarity across channels on this image (the kernel-diversity measure)."""
+    from ..flexconv import kernel_diversity, resolve_channel_ids
+
+    was_training = layer.training
+    layer.eval()
+    trace = dict(layer.trace(image, channel_ids))
+    trace["static"] = trace["residual"] = None
+    if hasattr(layer, "static_kernels"):
+        c = image.shape[1]
+        rows = resolve_channel_ids(channel_ids, c, image.device, type(layer).__name__).clamp(max=layer.known_channels)
+        trace["static"] = layer.static_kernels(rows).transpose(0, 1)  # (out, C, k, k)
+        trace["residual"] = trace["kernels"] - trace["static"]
+    trace["cosine"] = kernel_diversity(layer, image, channel_ids)["cosine_across_channels"]
+    layer.train(was_training)
+    return trace
+
+
+def _kernel_strip(k) -> np.ndarray:
+    """(n, k, k) kernels side by side with a 1-px gap, as one image."""
+    k = np.asarray(k)
+    n, s, _ = k.shape
+    canvas = np.full((s, n * (s + 1) - 1), np.nan)
+    for i in range(n):
+        canvas[:, i * (s + 1) : i * (s + 1) + s] = k[i]
+    return canvas
+
+
+def plot_flexconv_flow(
+    layer,
+    image: torch.Tensor,
+    channel_ids=None,
+    *,
+    channel_names: str = "RGB",
+    outputs: int = 3,
+    cosine_over_images: float | None = None,
+    images_in_table: int = 64,
+) -> plt.Figure:
+    """A FlexConv layer on one image (1, C, H, W): per input channel (a row) its map, its features,
+    (the pooled grid,) its kernels for the first `outputs` output maps - for a hybrid layer the static
+    kernel, the residual generated from this image, and their sum - on one diverging colour scale
+    with a colour bar; then the output maps. The title gives the cosine similarity of the channels'
+    kernels on this image (the kernel-diversity measure) and, if given, the table's value over
+    `images_in_table` test images."""
+    tr = flow_trace(layer, image, channel_ids)
+    t = {k: (v.detach().float().cpu() if isinstance(v, torch.Tensor) else v) for k, v in tr.items()}
+    x, feats, pooled, kern = t["input"], t["features"], t["pooled"], t["kernels"]
+    c = x.shape[0]
+    hybrid = t["static"] is not None
+    maps = [("input channel", lambda i: x[i], "gray"), ("its features (mean)", lambda i: feats[i].mean(0), "gray")]
+    if pooled is not None:
+        maps.append(("pooled grid", lambda i: pooled[i].mean(0), "gray"))
+    if hybrid:
+        kernel_cols = [("static kernel", t["static"]), ("+ residual from this image", t["residual"]),
+                       ("= kernel used", kern)]  # fmt: skip
+    else:
+        kernel_cols = [("generated kernels", kern)]
+    ncols = len(maps) + len(kernel_cols)
+    widths = [1.0] * len(maps) + [1.45] * len(kernel_cols)
+    fig = plt.figure(figsize=(2.0 * sum(widths) + 2.4, 1.9 * max(c, outputs) + 1.9))
+    grid = fig.add_gridspec(1, 2, width_ratios=[sum(widths), 1.1], wspace=0.12)
+    left = grid[0].subgridspec(c + 1, ncols, wspace=0.1, width_ratios=widths, height_ratios=[1.0] * c + [0.09])
+    right = grid[1].subgridspec(outputs, 1)
+    shown = [k[:outputs] for _, k in kernel_cols]
+    vmax = max(float(np.nanmax(np.abs(np.asarray(k)))) for k in shown) or 1.0
+    norm = TwoSlopeNorm(vcenter=0.0, vmin=-vmax, vmax=vmax)
+    cmap_k = plt.get_cmap("RdBu_r").with_extremes(bad="0.35")  # the gaps between kernels, unlike a zero weight
+    last = None
+    for i in range(c):
+        name = channel_names[i] if i < len(channel_names) else f"ch {i}"
+        for j, (head, get, cmap) in enumerate(maps):
+            ax = fig.add_subplot(left[i, j])
+            ax.imshow(np.asarray(get(i)), cmap=cmap)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(head, fontsize=9)
+            if j == 0:
+                ax.set_ylabel(name)
+        for j, (head, k) in enumerate(kernel_cols, start=len(maps)):
+            ax = fig.add_subplot(left[i, j])
+            last = ax.imshow(_kernel_strip(k[:outputs, i]), cmap=cmap_k, norm=norm)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(f"{head}\n(outputs 0-{outputs - 1}, 3x3 each)", fontsize=9)
+    cax = fig.add_subplot(left[c, len(maps) :])
+    fig.colorbar(last, cax=cax, orientation="horizontal", format="%.2f")
+    cax.set_xlabel("kernel weight (one scale for every kernel shown)", fontsize=9)
+    cax.tick_params(labelsize=8)
+    for o in range(outputs):
+        ax = fig.add_subplot(right[o, 0])
+        ax.imshow(np.asarray(t["output"][o]), cmap="gray")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"output map {o}" + (" (all channels)" if o == 0 else ""), fontsize=9)
+    names = ", ".join(channel_names[i] if i < len(channel_names) else f"ch {i}" for i in range(c))
+    lines = [
+        f"FlexConv ({getattr(layer, 'mode', '')}) on one test image. Cosine similarity of the kernels used for "
+        f"{names}: {t['cosine']:.2f} on this image"
+        + (f" ({cosine_over_images:.2f} over the first {images_in_table} test images, as in the table)"
+           if cosine_over_images is not None else "")
+    ]  # fmt: skip
+    if hybrid:
+        share = float(t["residual"].norm() / t["static"].norm().clamp_min(1e-12))
+        lines.append(f"size of the residual generated from this image, relative to the static kernels: {share:.2f}")
+    lines.append("one grouped convolution applies the kernels and adds the channels' results into each output map")
+    fig.suptitle("\n".join(lines), fontsize=10)
+    return fig
+
+
+# -- notebook 02's too ----------------------------------------------------------------------------
+
+
+def plot_accuracy_vs_cost(points: dict[str, tuple[float, float]], *, xlabel: str, title: str) -> plt.Figure:
+    """One point per model or variant: (cost, accuracy), each with its own colour and marker named
+    in a legend beside the axes (no text on the points, so close points cannot overlap labels);
+    later points are drawn smaller and on top, so coinciding points stay visible as rings; log x
+    with engineering tick labels (1M, 2M, 5M) when the costs span more than 3x."""
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
+
+    fig, ax = plt.subplots(figsize=(8.5, 4.3))
+    names = list(points)
+    for i, (name, (x, y)) in enumerate(points.items()):
+        ax.scatter(
+            x,
+            y,
+            s=max(30.0, 170 * 0.62**i),
+            marker=MARKERS[i % 8],
+            color=model_colour(name, names),
+            edgecolor="black",
+            lw=0.5,
+            label=name,
+            zorder=3 + i,
+        )
+    xs = [x for x, _ in points.values()]
+    if max(xs) / max(min(xs), 1e-12) > 3:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlim(min(xs) / 1.4, max(xs) * 1.4)
+    else:
+        span = max(xs) - min(xs) or max(xs) * 0.1
+        ax.set_xlim(min(xs) - 0.15 * span, max(xs) + 0.15 * span)
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = [
+    "MODEL_COLOURS",
+    "flow_trace",
+    "model_colour",
+    "plot_accuracy_vs_cost",
+    "plot_cost_accuracy",
+    "plot_flexconv_flow",
+    "plot_gap_to_experts",
+    "savefig",
+]

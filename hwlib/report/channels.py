@@ -1,0 +1,489 @@
+"""Notebook 01's prose and tables, every number and every condition taken from a
+:class:`~hwlib.studies.channels.ChannelStudyResult` (and, for the limitations, the data's facts).
+
+* :func:`summary_markdown` - the answer (goal verdicts), what it is measured against, the main limit.
+* :func:`accuracy_table`, :func:`exploratory_table`, :func:`cost_table`, :func:`diversity_table`,
+  :func:`original_comparison` - DataFrames.
+* :func:`goal_lines`, :func:`findings_markdown`, :func:`limitations_markdown`, :func:`cost_note` - Markdown.
+* :func:`strongest_baselines` - which baselines the findings and the figures single out.
+
+Notation (:mod:`hwlib.stats`): "mean ± sd (n seeds)" is a spread over seeds; "[low, high]" a 95%
+interval covering seeds and test images, unpaired across models; differences are flex minus the
+other model, in points.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..data.loader import COMBOS
+from ..original import ORIGINAL_FLEX
+from ..stats import Interval, Verdict, interval_text, mean_sd
+from ..studies.channels import BASELINES, EXPERTS, ChannelStudyResult
+from .common import part_lines, setting_text, verdict_line
+
+MAIN = "flex"
+MEAN7 = "mean of 7"
+QUIET = 0.1  # latency is reported only when other processes used less than this share of the CPU
+ALPHA = 0.05  # an exploratory difference is shown when its Holm-adjusted p is below this
+GOAL_NAMES = ("experts", "colour", "zero_fill")  # the order of ChannelStudyResult.goals()
+BASELINE_NAMES = tuple(v.name for v in BASELINES)
+GOAL_AGAINST = {
+    "experts": "the seven per-combination experts",
+    "grey_mean": "the channel-mean (greyscale) CNN `grey_mean`",
+    "cnn3_zero_fill": "the zero-filled RGB CNN `cnn3_zero_fill`",
+}
+
+
+# -- small pieces -------------------------------------------------------------------------------
+
+
+def _seeds_text(n: int) -> str:
+    return f"{n} seed{'s' if n != 1 else ''}"
+
+
+def _points(x: float) -> str:
+    return f"{100 * x:+.1f}"
+
+
+def _p_text(p: float | None) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "no interval"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _single_models(res: ChannelStudyResult) -> list[str]:
+    """Every model of the study but the experts (which are seven models)."""
+    return [m for m in res.correct if m != EXPERTS]
+
+
+def _epochs(res: ChannelStudyResult) -> int | None:
+    runs = res.runs.get(MAIN) or next(iter(res.runs.values()), [])
+    return len(runs[0].history) if runs else None
+
+
+def _test_images(res: ChannelStudyResult) -> int:
+    return len(res.correct[MAIN]["RGB"][0])
+
+
+def _seed_count(res: ChannelStudyResult) -> int:
+    return len(res.correct[MAIN]["RGB"])
+
+
+def _mean7_by_seed(res: ChannelStudyResult, model: str) -> list[float]:
+    by = res.accuracy_by_seed[model]
+    return [float(np.mean([by[c][s] for c in COMBOS])) for s in range(len(by["RGB"]))]
+
+
+def strongest_baselines(res: ChannelStudyResult, n: int = 3) -> list[str]:
+    """The `n` channel-adaptive baselines (not the flex ablations, not the zero-filled CNN) with the
+    highest mean accuracy over the seven combinations, best first."""
+    names = [m for m in BASELINE_NAMES if m in res.correct and m != "cnn3_zero_fill"]
+    return sorted(names, key=res.mean_of_seven, reverse=True)[:n]
+
+
+def _goals(res: ChannelStudyResult) -> dict[str, Verdict]:
+    """Goal key ('experts', 'colour', 'zero_fill') -> verdict, for the goals this result has."""
+    present = [k for k, model in zip(GOAL_NAMES, (EXPERTS, "grey_mean", "cnn3_zero_fill")) if model in res.correct]
+    return dict(zip(present, res.goals()))
+
+
+def _no_interval(v: Verdict) -> bool:
+    parts = v.parts or (v,)
+    return all(not p.interval.exists for p in parts)
+
+
+def _verdict_line(v: Verdict) -> str:
+    """common.verdict_line, except for a goal that has no interval at all (one seed)."""
+    if _no_interval(v) and not v.reason:
+        s = v.settled_by or v
+        where = f"worst {s.goal}: " if v.parts else ""
+        return f"- **{v.outcome}**: {v.goal}: {where}{_points(s.estimate)} points; one seed, so there is no interval"
+    return verdict_line(v, points=True)
+
+
+def _settled_by(v: Verdict) -> str:
+    s = v.settled_by
+    return (
+        f" (settled by {s.goal})"
+        if s is not None and v.outcome != "not shown"
+        else (f" (worst {s.goal})" if s is not None else "")
+    )
+
+
+# -- the study's output log ---------------------------------------------------------------------
+
+
+
+# -- tables -------------------------------------------------------------------------------------
+
+
+def accuracy_table(res: ChannelStudyResult) -> pd.DataFrame:
+    """Accuracy per model (rows) and combination, 'mean ± sd (n seeds)' over seeds, the mean over
+    the seven combinations (per seed, then over seeds) and what each model is."""
+    rows = {}
+    for model, by in res.accuracy_by_seed.items():
+        row = {c: mean_sd(by[c]) for c in COMBOS}
+        row[MEAN7] = mean_sd(_mean7_by_seed(res, model))
+        row["what"] = res.what.get(model, "")
+        rows[model] = row
+    return pd.DataFrame(rows).T[[*COMBOS, MEAN7, "what"]].rename_axis("model")
+
+
+def exploratory_table(res: ChannelStudyResult) -> pd.DataFrame:
+    """flex minus each other channel-adaptive model on RGB and on the mean of seven: the difference
+    with its 95% interval (points) and its p-value Holm-adjusted over every row and column here."""
+    rows: dict[str, dict[str, str]] = {}
+    explo = res.exploratory()
+    for r in explo:
+        low, high = (float("nan") if v is None else v for v in r["interval"])
+        iv = Interval(r["estimate"], low, high)
+        row = rows.setdefault(r["other"], {})
+        row[f"{r['combo']}: flex - other"] = interval_text(iv, points=True)
+        row[f"{r['combo']}: p (Holm)"] = _p_text(r["p_holm"])
+    df = pd.DataFrame(rows).T
+    df = df.rename_axis(f"exploratory, Holm over {len(explo)} comparisons: flex vs")
+    df.attrs["title"] = f"Exploratory: flex minus each other model (Holm-adjusted over {len(explo)} comparisons)"
+    return df
+
+
+def cost_table(res: ChannelStudyResult) -> pd.DataFrame:
+    """Parameters (the experts: all seven), float32 size, multiply-adds per image (the experts: the
+    RGB expert's, one runs per image), the mean accuracy over the seven combinations, and latency
+    per image only for models timed while the machine was quiet (:data:`QUIET`; see :func:`cost_note`)."""
+    rows = {}
+    for model in res.correct:
+        c = res.costs.get(model)
+        if c is None:
+            continue
+        row: dict[str, object] = {
+            "params": c.params,
+            "MB float32": round(c.params * 4 / 2**20, 3),
+            "multiply-adds / image": c.macs,
+        }
+        if _quiet(c.others_busy):
+            for batch, ms in c.latency_ms.items():
+                row[f"latency ms/img, {batch.replace('batch', 'batch ')}"] = round(ms, 3)
+        row[f"accuracy, {MEAN7}"] = mean_sd(_mean7_by_seed(res, model))
+        rows[model] = row
+    df = pd.DataFrame(rows).T.rename_axis("model")
+    return df.astype({"params": int, "multiply-adds / image": int})
+
+
+def _quiet(busy: float | None) -> bool:
+    return busy is not None and busy < QUIET
+
+
+def cost_note(res: ChannelStudyResult) -> str:
+    """Whether the cost table shows latency, and why (how busy the machine was while it was timed)."""
+    busy = {m: res.costs[m].others_busy for m in res.correct if m in res.costs}
+    known = [b for b in busy.values() if b is not None]
+    quiet = [m for m, b in busy.items() if _quiet(b)]
+    worst = f" (other processes used up to {max(known):.2f} of the CPU meanwhile)" if known else ""
+    if not busy:
+        return "No latency was measured."
+    if len(quiet) == len(busy):
+        return (
+            f"Latency per image was timed while other processes used at most {max(known):.2f} of the CPU "
+            f"(below {QUIET}), so it is shown."
+        )
+    if not quiet:
+        return (
+            f"Latency was not measured on an idle machine{worst}, so it is left out; parameters and "
+            "multiply-adds do not depend on the machine."
+        )
+    return (
+        f"Latency is shown only for {', '.join(quiet)}, timed while other processes used less than {QUIET} "
+        f"of the CPU; the other models were not timed on an idle machine{worst}."
+    )
+
+
+def diversity_table(res: ChannelStudyResult) -> pd.DataFrame:
+    """The kernel-diversity numbers of the first seed's FlexConv layers, rounded to 3 digits."""
+    return pd.DataFrame(res.diversity).T.round(3).rename_axis("first layer of")
+
+
+def original_comparison(res: ChannelStudyResult) -> pd.DataFrame:
+    """The original report's numbers beside this run's (different settings: placed side by side, not compared)."""
+    ours = {
+        k: round(float(np.mean([max(h["val_acc"] for h in r.history) for r in res.runs[k]])), 3)
+        for k in ("flex", "flex_original", "cnn3_zero_fill")
+        if k in res.runs
+    }
+    n = len(res.info.seeds)
+    setting = f"{res.info.dataset}, {res.info.image_size} px, {_seeds_text(n)}"
+    rows = [
+        ("FlexConv network (the original layer)", ORIGINAL_FLEX.flex_val_best, "flex_original"),
+        ("FlexConv network (hybrid layer)", None, "flex"),
+        ("3-layer CNN", ORIGINAL_FLEX.cnn3_val_best, "cnn3_zero_fill"),
+    ]
+    return pd.DataFrame(
+        [
+            {
+                "model": what,
+                "original report: best val acc, RGB": orig,
+                f"this run: best val acc, RGB (mean of {_seeds_text(n)})": ours.get(name),
+                "this run's model": name,
+                "original setting": ORIGINAL_FLEX.setting(),
+                "this run's setting": setting,
+            }
+            for what, orig, name in rows
+        ]
+    )
+
+
+# -- Markdown -----------------------------------------------------------------------------------
+
+
+def goal_lines(res: ChannelStudyResult) -> str:
+    """Each goal's verdict (the combination that settles a goal over several) and its parts."""
+    lines = []
+    for v in res.goals():
+        lines.append(_verdict_line(v))
+        if v.parts:
+            lines += [line.replace(" (no interval)", "") for line in part_lines(v, points=True)]
+    return "\n".join(lines)
+
+
+def _answer(res: ChannelStudyResult) -> str:
+    goals = list(_goals(res).values())
+    return "; ".join(f"goal {i} **{v.outcome}**{_settled_by(v)}" for i, v in enumerate(goals, 1))
+
+
+def _main_limit(res: ChannelStudyResult) -> str:
+    singles = _single_models(res)
+    late = [m for m, v in res.last_fifth().items() if v and m in singles]
+    if _seed_count(res) < 2:
+        return "one seed, so there is no interval: no goal can be met or missed and no difference is shown"
+    if late:
+        return (
+            f"the training budget: {len(late)} of {len(singles)} single models had their best validation "
+            "epoch in the last fifth of training, so longer training could change these numbers"
+        )
+    return (
+        f"a small budget on {res.info.image_size} px images keeps every accuracy low; the ranking holds for "
+        "this budget and this one recipe only"
+    )
+
+
+def summary_markdown(res: ChannelStudyResult) -> str:
+    """The notebook's Summary: the answer, what it is measured against and on what budget, the main
+    limit (lines 3-5), then each goal's verdict and the headline accuracies."""
+    goals = _goals(res)
+    against = [
+        GOAL_AGAINST[m] + f" (goal {i})"
+        for i, m in enumerate((m for m in (EXPERTS, "grey_mean", "cnn3_zero_fill") if m in res.correct), 1)
+    ]
+    epochs = _epochs(res)
+    tpc = res.train_per_class
+    budget = (
+        (f"{epochs} epoch{'s' if epochs != 1 else ''}" if epochs is not None else "the profile's epochs")
+        + " on "
+        + (f"{tpc} training images per class drawn per seed" if tpc else "all training images")
+        + (f", {_seeds_text(_seed_count(res))} {res.info.seeds}, {_test_images(res)} test images")
+    )
+    lines = [
+        f"**Summary** ({setting_text(res.info)})",
+        "",
+        f"- **Answer**: {_answer(res)}." if goals else "- **Answer**: this result has no goal's baseline.",
+        f"- **Against**: {', '.join(against)}; every model trained for {budget}.",
+        f"- **Main limit**: {_main_limit(res)}.",
+        "",
+        *(_verdict_line(v) for v in goals.values()),
+        "",
+    ]
+    acc = res.accuracy
+    lines.append(
+        f"- flex, one model for every combination: RGB {acc[MAIN]['RGB']:.3f}, mean of seven "
+        f"{res.mean_of_seven(MAIN):.3f}"
+    )
+    if EXPERTS in acc:
+        lines.append(
+            f"- the seven experts: RGB {acc[EXPERTS]['RGB']:.3f}, mean of seven {res.mean_of_seven(EXPERTS):.3f}"
+        )
+    best = strongest_baselines(res, 1)
+    if best:
+        b = best[0]
+        lines.append(
+            f"- strongest channel-adaptive baseline by the mean of seven: {b} (RGB {acc[b]['RGB']:.3f}, "
+            f"mean of seven {res.mean_of_seven(b):.3f})"
+        )
+    return "\n".join(lines)
+
+
+def _shown(res: ChannelStudyResult) -> tuple[dict[str, list[str]], dict[str, list[str]], list[dict]]:
+    """(flex ahead of, flex behind, all rows): model -> ['RGB, Holm p 0.012', ...] for the
+    exploratory rows whose Holm-adjusted p is below ALPHA (their interval excludes 0 after Holm)."""
+    rows = res.exploratory()
+    ahead: dict[str, list[str]] = {}
+    behind: dict[str, list[str]] = {}
+    for r in rows:
+        p = r["p_holm"]
+        if p is None or math.isnan(p) or p >= ALPHA:
+            continue
+        side = ahead if r["estimate"] > 0 else behind
+        side.setdefault(r["other"], []).append(f"{r['combo']}, Holm p {_p_text(p)}")
+    return ahead, behind, rows
+
+
+def findings_markdown(res: ChannelStudyResult) -> str:
+    """The notebook's Findings: which differences are shown, where the experts lead, the schedule,
+    the layer's kernels and the cost; every number from the result, every condition computed."""
+    n = _seed_count(res)
+    head = f"**Findings** ({_seeds_text(n)} {res.info.seeds}; differences are flex minus the other model, in points)"
+    lines = [head, ""]
+    singles = _single_models(res)
+    ranked = sorted(singles, key=res.mean_of_seven, reverse=True)
+    lines.append(
+        "- Single models ranked by the mean accuracy over the seven combinations (the accuracy table "
+        "has the numbers): " + ", ".join(ranked) + "."
+    )
+    ahead, behind, rows = _shown(res)
+    if rows and n < 2:
+        lines.append(
+            "- Exploratory comparisons: one seed, so no interval; no difference between flex and another "
+            "model is shown."
+        )
+    elif rows:
+        said = [
+            f"flex is {word} " + "; ".join(f"{m} ({'; '.join(where)})" for m, where in side.items())
+            for word, side in (("ahead of", ahead), ("behind", behind))
+            if side
+        ]
+        shown = sum(len(w) for side in (ahead, behind) for w in side.values())
+        others = len({r["other"] for r in rows})
+        lines.append(
+            f"- Exploratory comparisons (flex minus {others} other models on RGB and on the mean of seven, Holm over "
+            f"{len(rows)}): "
+            + (
+                ". ".join(said) + f". The other {len(rows) - shown} are not shown to differ"
+                if said
+                else f"none of the {len(rows)} differences is shown after the correction"
+            )
+            + "."
+        )
+    goals = _goals(res)
+    if "experts" in goals:
+        parts = goals["experts"].parts
+        lead = [p for p in parts if p.estimate < 0]
+        if lead:
+            widest = min(lead, key=lambda p: p.estimate)
+            lines.append(
+                f"- The experts' mean is above flex's on {len(lead)} of {len(parts)} combinations "
+                f"({', '.join(p.goal for p in lead)}); the widest gap is on {widest.goal}, "
+                f"{_points(widest.estimate)} points."
+            )
+        else:
+            lines.append(f"- flex's mean is at or above the experts' on all {len(parts)} combinations.")
+    if EXPERTS in res.correct and "cnn3_zero_fill" in res.correct:
+        pairs = zip(res.correct[EXPERTS]["RGB"], res.correct["cnn3_zero_fill"]["RGB"])
+        same = all(np.array_equal(a, b) for a, b in pairs)
+        if same:
+            lines.append(
+                "- On RGB the RGB expert and cnn3_zero_fill are the same network trained the same way on the "
+                "same images and seeds: they get the same test images right, and differ only on the partial "
+                "combinations."
+            )
+    if "grey_mean" in res.correct and n >= 2:
+        near = [m for m in ranked if m != "grey_mean" and res.diff(m, "grey_mean", "RGB").contains(0.0)]
+        if near:
+            verb = "is" if len(near) == 1 else "are"
+            lines.append(
+                f"- On RGB, {', '.join(near)} {verb} not shown to differ from the greyscale CNN (grey_mean), "
+                "which cannot tell the colours apart."
+            )
+    late = res.last_fifth()
+    late_single = [m for m in singles if late.get(m)]
+    experts_runs = [k for k in late if k.startswith("expert_")]
+    late_experts = [k for k in experts_runs if late[k]]
+    lines.append(
+        f"- Schedule: the best validation epoch falls in the last fifth of training (any seed) for "
+        f"{len(late_single)} of {len(singles)} single models"
+        + (f" ({', '.join(late_single)})" if late_single else "")
+        + (f" and {len(late_experts)} of {len(experts_runs)} experts" if experts_runs else "")
+        + (
+            ": they were still improving, so longer training could move these numbers."
+            if late_single or late_experts
+            else "."
+        )
+    )
+    d = res.diversity
+    if MAIN in d:
+        share = d[MAIN]["between_images_share"]
+        lines.append(
+            f"- The trained flex layer's kernels are mostly static per channel: a share of {share:.2f} of their "
+            "variance changes from image to image, so the generated residual changes them little."
+            if share < 0.25
+            else f"- A share of {share:.2f} of the trained flex layer's kernel variance is between images: its "
+            "kernels depend on the image as well as on the channel."
+        )
+    if d:
+        lines.append(
+            "- Cosine similarity of the kernels of different channels of one image (mean over the first test "
+            "images; 1 means the same kernels for every channel): "
+            + ", ".join(f"{k} {v['cosine_across_channels']:.2f}" for k, v in d.items())
+            + "."
+        )
+    if MAIN in res.costs and EXPERTS in res.costs:
+        lines.append(
+            f"- Size: flex has {res.costs[MAIN].params:,} parameters; the seven experts "
+            f"{res.costs[EXPERTS].params:,} in all."
+        )
+    return "\n".join(lines)
+
+
+def limitations_markdown(res: ChannelStudyResult, *, data) -> str:
+    """What the numbers can and cannot be compared with. `data`: the run's LoadedData or its DataFacts."""
+    facts = data.facts() if hasattr(data, "facts") else data
+    i = res.info
+    n = _seed_count(res)
+    used = ", ".join(f"{k} {v:,}" for k, v in facts.used.items())
+    available = ", ".join(f"{k} {v:,}" for k, v in facts.available.items())
+    tpc = res.train_per_class
+    epochs = _epochs(res)
+    runs = [r for rs in res.runs.values() for r in rs]
+    lines = [
+        "**Limitations**",
+        "",
+        f"- Data: {facts.name}, {facts.num_classes} classes (chance {1 / facts.num_classes:.3f}); images loaded: "
+        f"{used} of {available}; "
+        + (f"each seed trains on {tpc} images per class drawn from the training split; " if tpc else "")
+        + f"resized to {i.image_size} px. Small images, few training images and {epochs} epoch"
+        + ("s" if epochs != 1 else "")
+        + " keep accuracy low; "
+        "what this study measures is how the models compare at this budget.",
+        (
+            f"- Seeds: {n}; each interval covers seed noise and the sampling of the {_test_images(res):,} test images, "
+            "unpaired across models; a difference whose interval includes 0 is not shown."
+            if n >= 2
+            else "- Seeds: 1, so there is no interval and no verdict: the goals stay not shown."
+        ),
+        "- The exploratory comparisons were chosen after the goals; their p-values are Holm-adjusted over all of them, "
+        "and one that stays above 0.05 says nothing either way.",
+        f"- Machine: {i.device}; the {len(runs)} training runs took {sum(r.seconds for r in runs) / 60:.0f} min of "
+        "training and testing on it. " + cost_note(res),
+        "- One recipe (the original's: Adam, constant learning rate, no augmentation) for every model; a recipe "
+        "tuned per model could change the ranking.",
+        "- The original report's numbers (50 classes, 128 px, its own images and splits, one run) are placed beside "
+        "these, not compared with them.",
+    ]
+    return "\n".join(lines)
+
+
+__all__ = [
+    "QUIET",
+    "accuracy_table",
+    "cost_note",
+    "cost_table",
+    "diversity_table",
+    "exploratory_table",
+    "findings_markdown",
+    "goal_lines",
+    "limitations_markdown",
+    "original_comparison",
+    "strongest_baselines",
+    "summary_markdown",
+]

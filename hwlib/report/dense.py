@@ -1,0 +1,345 @@
+"""Notebook 02's prose and tables: Dense4 vs ResNet34. Every number comes from a
+:class:`hwlib.studies.dense.DenseStudyResult`; every condition a sentence states (which side of the
+bar, whether a model converged, map sizes, how many seeds) is computed from it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import stats
+from ..config import RECIPES
+from ..original import COURSE_BATCH, COURSE_EPOCHS, COURSE_TRAIN_IMAGES, ORIGINAL_REFERENCE, REFERENCES
+from ..studies.dense import MODELS, DenseStudyResult, Point, resolve_recipe, steps_per_epoch
+from .common import NOTATION, part_lines, setting_text, verdict_line
+
+QUIET_MACHINE = 0.10  # latency is reported only if other processes used less than this share of the CPU
+
+
+def _label(m: str) -> str:
+    return MODELS[m].label
+
+
+def _budget(res: DenseStudyResult, p: Point) -> str:
+    """'10 epochs = 470 steps'."""
+    return f"{p.epochs} epoch{'s' if p.epochs != 1 else ''} = {res.steps(p, res.baseline):,} steps"
+
+
+def summary_markdown(res: DenseStudyResult) -> str:
+    """The Summary: the answer, the baseline and budget it is taken against, and the main limit in
+    the first lines; then the budget curve in one line."""
+    g = res.goals()[0]
+    v = res.verdict()
+    p = Point(v["image_size"], "strong", v["epochs"])
+    iv = stats.Interval(v["ratio"], *[np.nan if x is None else x for x in v["interval"]])
+    facts = res.data
+    classes = facts.num_classes if facts else "?"
+    per_class = res.runs_at(p, res.baseline)[0].train_images // (facts.num_classes if facts else 1)
+    answer = (
+        f"- Answer: **{g.outcome}**. {_label(res.candidate)} / {_label(res.baseline)} test accuracy "
+        f"{stats.interval_text(iv)} at {v['image_size']} px (goal >= {res.settings.bar:.2f})"
+        + (f"; not shown because {v['reason']}." if v.get("reason") else ".")
+    )
+    against = (
+        f"- Against: {_label(res.baseline)} ({MODELS[res.baseline].what}), both trained with the strong recipe "
+        f"for {_budget(res, p)} at batch {res.settings.batch_size} on {per_class} training images per class "
+        f"(drawn per seed), {len(res.info.seeds)} seed{'s' if len(res.info.seeds) != 1 else ''} each."
+    )
+    course_steps = COURSE_EPOCHS * steps_per_epoch(COURSE_TRAIN_IMAGES, COURSE_BATCH)
+    limit = (
+        f"- Main limit: {classes} classes of {res.info.dataset} at {res.info.image_size} px and "
+        f"{res.steps(p, res.baseline):,} steps, against the assignment's 50 classes at 128 px and about "
+        f"{course_steps:,} steps; {_label(res.baseline)}'s last conv stage works on "
+        f"{res.final_map[res.baseline][res.info.image_size]}x{res.final_map[res.baseline][res.info.image_size]} "
+        f"maps here ({res.final_map[res.baseline].get(224, '?')}x{res.final_map[res.baseline].get(224, '?')} "
+        "at the 224 px it was designed for)."
+    )
+    curve = []
+    for q in res.points("strong", res.info.image_size):
+        r = res.ratio(q)
+        curve.append(f"{_budget(res, q)}: {stats.interval_text(r)}")
+    return "\n".join(
+        [
+            f"**Summary** ({setting_text(res.info)})",
+            "",
+            answer,
+            against,
+            limit,
+            f"- Ratio by budget (strong recipe, {res.info.image_size} px): " + "; ".join(curve) + ".",
+        ]
+    )
+
+
+def goal_lines(res: DenseStudyResult) -> str:
+    lines = []
+    for g in res.goals():
+        lines.append(verdict_line(g, points=False))
+        lines += part_lines(g, points=False)
+    return "\n".join(lines)
+
+
+def recipe_table(res: DenseStudyResult) -> pd.DataFrame:
+    """Each recipe and budget for each model with the settings its runs trained with."""
+    rows = []
+    seen = set()
+    for p in res.points():
+        for m in res.models:
+            runs = res.runs_at(p, m)
+            r = resolve_recipe(
+                RECIPES[p.recipe],
+                model=MODELS[m],
+                settings=res.settings,
+                image_size=p.image_size,
+                train_images=runs[0].train_images,
+                epochs=p.epochs,
+            )
+            key = (p.image_size, p.recipe, p.epochs, m)
+            if key in seen:
+                continue
+            seen.add(key)
+            c = r.config
+            rows.append(
+                {
+                    "size (px)": p.image_size,
+                    "recipe": p.recipe,
+                    "epochs": p.epochs,
+                    "model": _label(m),
+                    "optimizer": c.optimizer,
+                    "lr": f"{c.lr:g}",
+                    "weight decay": f"{c.weight_decay:g}",
+                    "schedule": c.schedule,
+                    "batch": r.batch_size,
+                    "steps": runs[0].steps,
+                    "label smoothing": f"{c.label_smoothing:g}",
+                    "EMA decay": f"{c.ema_decay:.4f}" if c.ema_decay else "none",
+                    "flip": "yes" if r.flip else "no",
+                    "crop pad (px)": r.crop_pad,
+                }
+            )
+    return pd.DataFrame(rows).set_index(["size (px)", "recipe", "epochs", "model"])
+
+
+def runs_table(res: DenseStudyResult) -> pd.DataFrame:
+    """Test accuracy per size, recipe, budget and model ("mean ± sd (n seeds)"), the best epochs,
+    and the candidate / model ratio with its 95% interval [low, high]."""
+    rows = []
+    for p in res.points():
+        for m in res.models:
+            runs = res.runs_at(p, m)
+            ratio = (
+                ""
+                if m == res.candidate
+                else stats.interval_text(stats.ratio_interval(res.sample(p, res.candidate), res.sample(p, m)))
+            )
+            rows.append(
+                {
+                    "size (px)": p.image_size,
+                    "recipe": p.recipe,
+                    "steps": runs[0].steps,
+                    "model": _label(m),
+                    "test accuracy": stats.mean_sd([r.test_accuracy for r in runs]),
+                    "best epoch / epochs": ", ".join(f"{r.best_epoch}" for r in runs) + f" / {p.epochs}",
+                    f"{_label(res.candidate)} / model [95%]": ratio,
+                }
+            )
+    return pd.DataFrame(rows).set_index(["size (px)", "recipe", "steps", "model"])
+
+
+def convergence_table(res: DenseStudyResult) -> pd.DataFrame:
+    """Per model and size: how far doubling the strong recipe's budget moved the test accuracy,
+    against the seed spread (sd) at the shorter budget; converged when it moved less."""
+    rows = []
+    for p in res.points("strong"):
+        for m in res.models:
+            c = res.convergence(p, m)
+            if c is None:
+                continue
+            rows.append(
+                {
+                    "size (px)": p.image_size,
+                    "model": _label(m),
+                    "steps": f"{c.steps:,} -> {res.steps(Point(p.image_size, 'strong', 2 * p.epochs), m):,}",
+                    "moved (points)": f"{100 * c.moved:+.1f}",
+                    "seed sd (points)": "n/a (1 seed)" if np.isnan(c.seed_sd) else f"{100 * c.seed_sd:.1f}",
+                    "converged": {True: "yes", False: "no", None: "not known"}[c.converged],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def model_table(res: DenseStudyResult) -> pd.DataFrame:
+    """Each model's conv layers, parameters, multiply-adds and last conv map side at every size, and
+    its latency when the machine was quiet while it was timed."""
+    rows = {}
+    for m in res.models:
+        c = res.costs[m]
+        row: dict[str, object] = {"conv layers": res.convs[m], "parameters": f"{c.params:,}"}
+        for s, macs in res.macs[m].items():
+            row[f"G multiply-adds / image, {s} px"] = f"{macs / 1e9:.3f}"
+        for s, side in res.final_map[m].items():
+            row[f"last conv map, {s} px"] = f"{side}x{side}"
+        if c.others_busy is not None and c.others_busy < QUIET_MACHINE:
+            for b, ms in c.latency_ms.items():
+                row[f"latency ms / image, {b.replace('batch', 'batch ')}"] = f"{ms:.2f}"
+        rows[_label(m)] = row
+    return pd.DataFrame(rows).T
+
+
+def latency_note(res: DenseStudyResult) -> str:
+    busy = [c.others_busy for c in res.costs.values() if c.others_busy is not None]
+    if not busy:
+        return "Latency: not measured (the machine's load could not be read), so not shown."
+    worst = max(busy)
+    if worst < QUIET_MACHINE:
+        return (
+            f"Latency was timed on {res.info.device} while other processes used at most {worst:.0%} of its CPU "
+            "(measured during the timing)."
+        )
+    return (
+        f"Latency is not shown: other processes used up to {worst:.0%} of the CPU while it was timed, so the "
+        "timings would not be this machine's speed."
+    )
+
+
+def references_table(res: DenseStudyResult) -> pd.DataFrame:
+    """Results measured elsewhere on this homework, with their setting; the original report's ratio
+    with its test-set interval (one run each, so seed noise is not in it)."""
+    rows = []
+    for ref in (ORIGINAL_REFERENCE, *REFERENCES):
+        iv = (
+            stats.quoted_ratio_interval(ref.dense4_test_acc, ref.resnet34_test_acc, images=ref.test_images)
+            if ref.test_images
+            else None
+        )
+        rows.append(
+            {
+                "source": ref.source,
+                "setting": ref.setting(),
+                "4-conv network": f"{ref.dense4_test_acc:.3f}",
+                "ResNet34": f"{ref.resnet34_test_acc:.3f}",
+                "ratio": stats.interval_text(iv) if iv else f"{ref.ratio:.3f}",
+            }
+        )
+    return pd.DataFrame(rows).set_index("source")
+
+
+def findings_markdown(res: DenseStudyResult) -> str:
+    """What the runs show, each number once."""
+    lines = ["**Findings**", ""]
+    for size in sorted({p.image_size for p in res.points("strong")}):
+        pts = res.points("strong", size)
+        ratios = [(q, res.ratio(q)) for q in pts]
+        if len(ratios) > 1:
+            (q0, r0), (q1, r1) = ratios[0], ratios[-1]
+            move = "fell" if r1.estimate < r0.estimate else "rose"
+            lines.append(
+                f"- At {size} px the ratio {move} from {r0.estimate:.3f} to {r1.estimate:.3f} as the budget grew from "
+                f"{res.steps(q0, res.baseline):,} to {res.steps(q1, res.baseline):,} steps; "
+                + (
+                    "there are no intervals (one seed)."
+                    if not (r0.exists and r1.exists)
+                    else "the intervals overlap."
+                    if r1.low <= r0.high and r0.low <= r1.high
+                    else "the intervals do not overlap."
+                )
+            )
+        for m in res.models:
+            for q in pts:
+                c = res.convergence(q, m)
+                if c is not None and c.converged is False:
+                    lines.append(
+                        f"- {_label(m)} at {size} px was still improving: doubling from {c.steps:,} steps moved it by "
+                        f"{100 * c.moved:+.1f} points, more than its seed sd ({100 * c.seed_sd:.1f})."
+                    )
+    orig = res.points("original")
+    for p in orig:
+        r = res.ratio(p)
+        strong = Point(p.image_size, "strong", p.epochs)
+        s = res.ratio(strong) if res.runs_at(strong, res.candidate) else None
+        lines.append(
+            f"- Under the original report's recipe (constant lr, no augmentation) at {p.image_size} px and "
+            f"{_budget(res, p)} the ratio is {stats.interval_text(r)}"
+            + (f", against {stats.interval_text(s)} under the strong recipe at the same budget." if s else ".")
+        )
+    size = res.info.image_size
+    side = res.final_map[res.baseline]
+    lines.append(
+        f"- Map sizes: {_label(res.baseline)}'s last stage sees {side[size]}x{side[size]} maps at {size} px "
+        f"({side.get(224, '?')}x{side.get(224, '?')} at 224 px); {_label(res.candidate)}'s last conv sees "
+        f"{res.final_map[res.candidate][size]}x{res.final_map[res.candidate][size]}."
+    )
+    mac = {m: res.macs[m][size] for m in res.models}
+    params = res.costs[res.candidate].params / res.costs[res.baseline].params
+    lines.append(
+        f"- Cost at {size} px: {_label(res.candidate)} has {params:.2f}x "
+        f"{_label(res.baseline)}'s parameters but does {mac[res.candidate] / mac[res.baseline]:.2f}x its multiply-adds "
+        "per image, so fewer parameters do not mean cheaper training here."
+    )
+    refs = [r.ratio for r in REFERENCES]
+    lines.append(
+        f"- Measured elsewhere (table below; other people's runs at 128-256 px and 10-50 epochs, 50 classes): ratios "
+        f"from {min(refs):.3f} to {max(refs):.3f}. They are context, not a replication, and are drawn apart from "
+        "this run's points."
+    )
+    return "\n".join(lines)
+
+
+def limitations_markdown(res: DenseStudyResult) -> str:
+    f = res.data
+    used = ", ".join(f"{k} {v:,}" for k, v in f.available.items()) if f else "?"
+    per_class = res.runs[0].train_images // (f.num_classes if f else 1)
+    n_test = len(res.labels) if res.labels is not None else "?"
+    seeds = len(res.info.seeds)
+    lines = [
+        "**Limitations**",
+        "",
+        f"- Data: {res.info.dataset} ({f.num_classes if f else '?'} classes; images available: {used}); each seed "
+        f"trains on its own {per_class} images per class; test on all {n_test} {res.info.split} images, stored at "
+        f"{f.photo_size if f else '?'}, resized to {res.info.image_size} px.",
+        f"- Seeds: {seeds}. Intervals cover seed and test-set noise, seeds unpaired across models; with "
+        f"{seeds} seed{'s' if seeds != 1 else ''} the seed spread itself is uncertain.",
+        "- Training time: each run's wall time is recorded in the results JSON, but the runs were trained while "
+        "other work shared the machine, so it is not a speed figure and no conclusion here uses it.",
+        f"- {latency_note(res)}",
+        "- " + NOTATION,
+    ]
+    return "\n".join(lines)
+
+
+def original_comparison(res: DenseStudyResult) -> pd.DataFrame:
+    """The original report's two numbers beside this run's original-recipe runs (other data and
+    settings: read, do not compare)."""
+    rows = []
+    for p in res.points("original"):
+        for m in res.models:
+            runs = res.runs_at(p, m)
+            rows.append(
+                {
+                    "model": _label(m),
+                    "this run: test accuracy": stats.mean_sd([r.test_accuracy for r in runs]),
+                    "this run's setting": f"{res.info.dataset}, {p.image_size} px, {_budget(res, p)}",
+                }
+            )
+    quoted = {"dense4": ORIGINAL_REFERENCE.dense4_test_acc, "resnet34": ORIGINAL_REFERENCE.resnet34_test_acc}
+    df = pd.DataFrame(rows)
+    if not df.empty:
+        df["original report: test accuracy"] = [
+            quoted.get(m, np.nan) for p in res.points("original") for m in res.models
+        ]
+        df["original setting"] = ORIGINAL_REFERENCE.setting() + ", one run"
+    return df.set_index("model") if not df.empty else df
+
+
+__all__ = [
+    "convergence_table",
+    "findings_markdown",
+    "goal_lines",
+    "latency_note",
+    "limitations_markdown",
+    "model_table",
+    "original_comparison",
+    "recipe_table",
+    "references_table",
+    "runs_table",
+    "summary_markdown",
+]
