@@ -11,7 +11,7 @@ FRESH ?= 0
 
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: install report test test-unit lint check-data lab clean dry-run-course
+.PHONY: install report test test-unit lint check-data lab clean dry-run-course gpu-check
 install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -21,7 +21,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	@touch $@
 
-## make report [DATA=path/or.zip] [PROFILE=smoke|cpu|cpu-real|full] [SEED=0] [PUBLISH=1] [FRESH=1]
+## make report [DATA=path/or.zip] [PROFILE=smoke|cpu|cpu-real|full|rehearsal] [SEED=0] [PUBLISH=1] [FRESH=1]
 ## re-running resumes: finished runs are loaded, an interrupted one continues; FRESH=1 trains every run from scratch
 report: install
 	$(PY) -m hwlib.runner --profile $(PROFILE) --seed $(SEED) $(if $(DATA),--data "$(DATA)") $(if $(filter 1,$(PUBLISH)),--publish) $(if $(filter 1,$(FRESH)),--fresh)
@@ -52,6 +52,12 @@ lab: install
 STEPS ?= 150
 dry-run-course: install
 	$(PY) -m hwlib.course_dry_run --steps $(STEPS)
+
+## make gpu-check [DATA=path/or.zip]: on a CUDA GPU (<= 10 min), the CUDA paths against their CPU twins (loader
+## pixels, compiled vs eager loss, bf16 training), bench --quick and a one-epoch slice of the full profile;
+## writes results/gpu_check.json; without CUDA it stops at once (exit 2) and writes nothing
+gpu-check: install
+	$(PY) -m hwlib.gpu_check $(if $(DATA),--data "$(DATA)")
 
 clean:
 	rm -rf runs data/cache

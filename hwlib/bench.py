@@ -33,11 +33,11 @@ from .data.lists import open_dataset
 from .data.loader import BatchLoader
 from .data.prepare import per_class_subset, resolve_data
 from .device import device_name, pick_device, synchronize
-from .flexconv import flex_conv2d, original_loop_forward
+from .flexconv import OriginalFlexConv2d, flex_conv2d, original_loop_forward
 from .models import dense4, resnet34_baseline
 from .params import measure
 from .publish import write_json
-from .timing import median_seconds
+from .timing import MachineLoad, median_seconds
 from .train import TrainConfig, compile_default, start_training, to_device, train_step
 
 
@@ -51,7 +51,7 @@ def _fwd_bwd(fn, x: torch.Tensor):
 
 def flexconv_batched_vs_loop(device: torch.device, *, batch: int, repeats: int) -> dict:
     torch.manual_seed(0)
-    layer = flex_conv2d(mode="original", out_channels=16, kernel_size=3, in_size=(128, 128)).to(device)
+    layer = OriginalFlexConv2d(16, 3, in_size=(128, 128)).to(device)  # = flex_conv2d(mode="original", ...)
     x = torch.rand(batch, 3, 128, 128, device=device, requires_grad=True)
     loop = median_seconds(_fwd_bwd(lambda t: original_loop_forward(layer, t), x), repeats=repeats, device=device)
     batched = median_seconds(_fwd_bwd(layer, x), repeats=repeats, device=device)
@@ -194,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default="", help="photos for the training benchmarks (default: the embedded dataset)")
     ap.add_argument("--out", default=None, help="write the results JSON here")
     args = ap.parse_args(argv)
-    res = run(quick=args.quick, data=args.data or None)
+    with MachineLoad() as load:
+        res = run(quick=args.quick, data=args.data or None)
+    res["others_busy"] = load.others_busy  # share of the CPU other processes used meanwhile (None: unknown)
     if args.out:
         write_json(args.out, res)  # the one results writer (adds schema_version)
     return 0

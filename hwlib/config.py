@@ -12,7 +12,7 @@ the profiles; this module imports nothing from hwlib, so any module can import i
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 
@@ -199,11 +199,11 @@ PROFILES: dict[str, Profile] = {
     "cpu-real": Profile(
         name="cpu-real",
         note="the published run: real photos on 2 CPU cores, 3 seeds, 32 px, 300 training images per class "
-        "drawn per seed; notebook 02 at 3 and 6 epochs, strong recipe only (what 2 cores train in about an hour)",
+        "drawn per seed; notebook 02 at 2, 4 and 8 epochs, strong recipe only (what 2 cores train in about an hour)",
         data=DataSettings(image_size=32, train_per_class=300, eval_per_class=None),
         channels=ChannelStudySettings(epochs=20, seeds=3, batch_size=64, lr=1e-3),
         dense=DenseStudySettings(
-            epochs=3,
+            epochs=2,
             seeds=3,
             batch_size=64,
             lr=1e-3,
@@ -211,6 +211,7 @@ PROFILES: dict[str, Profile] = {
             dense4_lr=1e-3,
             sizes=(32,),
             original_sizes=(),
+            budgets=(1, 2, 4),
         ),
     ),
     "full": Profile(
@@ -232,6 +233,27 @@ PROFILES: dict[str, Profile] = {
     ),
 }
 
+REHEARSAL_PER_CLASS = 2  # training and evaluation images per class in the rehearsal
+
+
+def rehearsal_of(full: Profile) -> Profile:
+    """`full` rehearsed on the CPU: its whole plan (models, sizes, recipes, budgets, batch sizes and
+    learning rates, so the same runs, steps' shapes and code paths) on a few images per class, one
+    epoch and one seed. Derived from `full`, so it follows any change to it."""
+    return replace(
+        full,
+        name="rehearsal",
+        note="the GPU run (full) rehearsed on the CPU: full's whole plan (models, sizes "
+        f"{'/'.join(map(str, full.dense.sizes))} px, recipes, budgets, batch sizes) on {REHEARSAL_PER_CLASS} "
+        "images per class, 1 epoch, 1 seed, to find what breaks before GPU time is spent; its numbers mean nothing",
+        data=replace(full.data, train_per_class=REHEARSAL_PER_CLASS, eval_per_class=REHEARSAL_PER_CLASS),
+        channels=replace(full.channels, epochs=1, seeds=1),
+        dense=replace(full.dense, epochs=1, seeds=1),
+    )
+
+
+PROFILES["rehearsal"] = rehearsal_of(PROFILES["full"])
+
 
 def resolve_profile(name: str) -> Profile:
     """The profile to run: $HWLIB_PROFILE if set, else `name`."""
@@ -252,5 +274,6 @@ __all__ = [
     "DenseStudySettings",
     "Profile",
     "TrainConfig",
+    "rehearsal_of",
     "resolve_profile",
 ]

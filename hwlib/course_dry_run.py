@@ -67,7 +67,9 @@ class MemoryWatch:
     :meth:`reset` (one stage) and overall."""
 
     def __init__(self, every: float = 0.2):
-        self.every, self.stage, self.overall = every, {}, {}
+        self.every = every
+        self.stage: dict[str, int] = {}  # figure -> peak KiB since the last reset
+        self.overall: dict[str, int] = {}  # figure -> peak KiB
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 

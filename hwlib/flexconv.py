@@ -369,8 +369,8 @@ class HybridFlexConv2d(_SizeInvariant):
         self.feature2kernel = nn.Sequential(
             nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, kernel_size * kernel_size * out_channels)
         )
-        nn.init.zeros_(self.feature2kernel[-1].weight)
-        nn.init.zeros_(self.feature2kernel[-1].bias)
+        nn.init.zeros_(self.feature2kernel[-1].weight)  # type: ignore[arg-type]  # torch stubs: Module.__getattr__ -> Tensor | Module
+        nn.init.zeros_(self.feature2kernel[-1].bias)  # type: ignore[arg-type]  # (as above)
 
     def extra_repr(self) -> str:
         return (

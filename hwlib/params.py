@@ -224,22 +224,22 @@ def count_checks() -> list[Check]:
             "Conv2d(3, 32, 3) 'same'", conv2d_params(3, 32, 3), m(nn.Conv2d(3, 32, 3, padding="same"), (3, 128, 128))
         ),
         Check(
-            "FlexConv2d original, 32 out, 128x128 (original's count)",
+            "OriginalFlexConv2d, 32 out, 128x128 (original's count)",
             flexconv_params(32, 3, mode="original", in_size=(128, 128)),
             m(flex_conv2d(mode="original", out_channels=32, in_size=(128, 128)), (3, 128, 128)),
         ),
         Check(
-            "FlexConv2d pooled, 32 out (any size)",
+            "PooledFlexConv2d, 32 out (any size)",
             flexconv_params(32, 3, mode="pooled"),
             m(flex_conv2d(mode="pooled", out_channels=32), (3, 128, 128)),
         ),
         Check(
-            "FlexConv2d pooled + identity table (3 channels), 32 out",
+            "PooledFlexConv2d + identity table (3 channels), 32 out",
             flexconv_params(32, 3, mode="pooled", known_channels=3),
             m(flex_conv2d(mode="pooled", out_channels=32, known_channels=3), (3, 128, 128)),
         ),
         Check(
-            "FlexConv2d hybrid (3 known channels), 32 out",
+            "HybridFlexConv2d (3 known channels), 32 out",
             flexconv_params(32, 3, mode="hybrid", known_channels=3),
             m(flex_conv2d(mode="hybrid", out_channels=32, known_channels=3), (3, 128, 128)),
         ),

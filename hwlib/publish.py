@@ -190,9 +190,22 @@ def bench_table(res: dict) -> str:
     return "\n".join(lines)
 
 
+QUIET_MACHINE = 0.10  # a benchmark is shown only if other processes used less than this share of the CPU
+
+
 def bench_markdown(res: dict) -> str:
-    """The README's speed section from a `python -m hwlib.bench` results JSON."""
-    return f"`python -m hwlib.bench{' --quick' if res['quick'] else ''}`, torch {res['torch']}:\n\n{bench_table(res)}"
+    """The README's speed section from a `python -m hwlib.bench` results JSON: its table only when the
+    JSON shows the machine was otherwise idle while it ran (`others_busy` below QUIET_MACHINE)."""
+    cmd = f"`python -m hwlib.bench{' --quick' if res['quick'] else ''}`"
+    busy = res.get("others_busy")
+    if busy is None or busy >= QUIET_MACHINE:
+        why = "no record of how busy the machine was" if busy is None else f"other processes used {busy:.0%} of the CPU"
+        return (
+            f"Not shown: the committed benchmark ({cmd}, torch {res['torch']}) was not measured on an idle machine "
+            f"({why}). Run `{cmd[1:-1]} --out results/bench_cpu_quick.json` with nothing else running, then "
+            "`python -m hwlib.publish`."
+        )
+    return f"{cmd}, torch {res['torch']}, other processes using {busy:.0%} of the CPU:\n\n{bench_table(res)}"
 
 
 def update_section(readme: str | Path, name: str, body: str) -> bool:

@@ -128,10 +128,10 @@ def split_identity(split: SplitTensors) -> dict:
     h = hashlib.sha256(labels.contiguous().numpy().tobytes())
     n = len(images)
     if images.numel() * images.element_size() <= FULL_HASH_BYTES:
-        h.update(images.contiguous().numpy())  # (N, 3, S, S) uint8, every pixel
+        h.update(images.contiguous().numpy())  # type: ignore[arg-type]  # numpy stubs: ndarray is a Buffer only from 3.12  # (N, 3, S, S) uint8, every pixel
     else:
         for i in sorted({round(i * (n - 1) / (SAMPLED_IMAGES - 1)) for i in range(SAMPLED_IMAGES)}):
-            h.update(images[i].contiguous().numpy())  # (3, S, S) uint8, read from the memory map one at a time
+            h.update(images[i].contiguous().numpy())  # type: ignore[arg-type]  # (as above)  # (3, S, S) uint8, read from the memory map one at a time
     return {
         "images": n,
         "shape": list(images.shape[1:]),

@@ -11,6 +11,11 @@ runs/<data>-<profile>/checkpoints/ holds a finished run with the same key (profi
 hwlib's source; see :mod:`hwlib.run_cache`) is loaded instead of trained ("<name>: loaded
 (finished)"), an interrupted one continues from its last epoch ("<name>: resumed from epoch E").
 --fresh (`make report FRESH=1`) trains every run from scratch.
+
+One report at a time per runs folder: the runner holds runs/<data>-<profile>/.lock (see
+:mod:`hwlib.run_lock`); a second one on the same folder stops at once naming the first. A data
+problem (a bad list line, a missing, undecodable or oversized image) is one `error:` line naming
+the file and list line, never a traceback.
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ from pathlib import Path
 import nbformat
 
 from .config import PROFILES
-from .data.lists import DatasetError, open_dataset
-from .data.prepare import resolve_data
+from .data.lists import DatasetError, DatasetSpec, open_dataset
+from .data.prepare import resolve_data, show_warnings
 from .paths import REPO_ROOT, RUNS_DIR, display_path
 from .publish import update_readme
 from .run_cache import FRESH_ENV
+from .run_lock import RunLocked, run_lock
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 SUMMARY_NOTEBOOKS = ("01_flexconv.ipynb", "02_dense4_vs_resnet34.ipynb")  # open with a Summary of their study
@@ -111,6 +117,9 @@ def run_notebook(name: str, *, out_path: Path, parameters: dict) -> None:
             log_output=True,
         )
     except pm.PapermillExecutionError as e:
+        if e.ename == "DatasetError":  # a data problem: its one line names the file and list line
+            print(f"error: {e.evalue} (in notebooks/{name})", file=sys.stderr)
+            raise SystemExit(1) from None
         print(
             f"error: notebooks/{name} failed in cell [{e.exec_count}] (cell {e.cell_index}): {e.ename}: {e.evalue} "
             f"- the executed notebook with the traceback is at {out_path}",
@@ -143,9 +152,21 @@ def main(argv: list[str] | None = None) -> int:
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    data_param = display_path(path) if args.data else ""  # relative to the repository where it can be
+    show_warnings(spec)
     profile = os.environ.get("HWLIB_PROFILE") or args.profile
-    base = REPO_ROOT if args.publish else RUNS_DIR / f"{spec.name}-{profile}"
+    runs_folder = RUNS_DIR / f"{spec.name}-{profile}"  # checkpoints go here even with --publish
+    try:
+        with run_lock(runs_folder):
+            return _report(args, spec=spec, path=path, profile=profile, runs_folder=runs_folder)
+    except RunLocked as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
+
+
+def _report(args: argparse.Namespace, *, spec: DatasetSpec, path: Path, profile: str, runs_folder: Path) -> int:
+    """Run the chosen notebooks (the runs folder's lock is held)."""
+    data_param = display_path(path) if args.data else ""  # relative to the repository where it can be
+    base = REPO_ROOT if args.publish else runs_folder
     out_dir = NOTEBOOK_DIR if args.publish else base / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     # What the injected-parameters cell records: the profile that runs and repository-relative paths

@@ -52,7 +52,7 @@ class TrainingDiverged(RuntimeError):
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    decay, no_decay = [], []
+    decay, no_decay = [], []  # type: ignore[var-annotated]  # lists of parameters; a tuple assignment takes no annotation
     for p in model.parameters():
         if p.requires_grad:
             (no_decay if p.ndim <= 1 else decay).append(p)
@@ -203,7 +203,7 @@ def start_training(
     "torch.compile unavailable (<reason>); training eagerly" and training goes on eagerly.
     """
     device = device or pick_device()
-    model.to(device=device, memory_format=torch.channels_last)
+    model.to(device=device, memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch stubs: no overload with both
     opt = make_optimizer(model, config)
     ema = (
         torch.optim.swa_utils.AveragedModel(
@@ -224,7 +224,7 @@ def start_training(
     )
     if compile_default(device) if compile_model is None else compile_model:
         try:
-            state.compiled = torch.compile(model)
+            state.compiled = torch.compile(model)  # type: ignore[assignment]  # torch stubs: Callable; for a Module it is an OptimizedModule
         except Exception as e:  # any failure to compile means: train eagerly
             _compile_failed(state, e)
     return state

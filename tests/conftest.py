@@ -70,3 +70,25 @@ def random_split(n: int = 24, *, classes: int = 3, size: int = 24, seed: int = 0
 def make_split():
     """The shared random-split factory: make_split(n, classes=..., size=...)."""
     return random_split
+
+
+def write_huge_png(path: Path, *, width: int = 20_000, height: int = 20_000) -> Path:
+    """A valid 1-bit greyscale PNG of width x height pixels (400 megapixels by default: over Pillow's
+    and hwlib's pixel limit) written row by row: about 60 KB on disk, never a full image in memory."""
+    import struct
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    z = zlib.compressobj(9)
+    row = b"\x00" + b"\x00" * ((width + 7) // 8)  # filter byte 0, then the 1-bit pixels
+    block = 1000  # rows compressed at a time
+    idat = b"".join(z.compress(row * min(block, height - i)) for i in range(0, height, block)) + z.flush()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
+    return path

@@ -91,16 +91,17 @@ def test_labels_must_cover_range_and_splits_must_not_be_empty(tmp_path):
         open_dataset(root)
 
 
-def test_leakage_and_classes_without_training_images_are_warned(tmp_path):
+def test_leakage_is_warned_and_a_class_without_training_images_is_an_error(tmp_path):
     root = make_list_dataset(tmp_path / "ds")
     first_train = (root / "train.txt").read_text().splitlines()[0]
     with open(root / "test.txt", "a") as f:
         f.write(first_train + "\n")
-    val = (root / "val.txt").read_text().splitlines()
-    (root / "val.txt").write_text("\n".join(val + [val[0].rsplit(" ", 1)[0] + " 3"]) + "\n")
     spec = open_dataset(root)
     assert any(w.startswith("leakage:") for w in spec.warnings)
-    assert any("classes with no training images: 3" in w for w in spec.warnings)
+    val = (root / "val.txt").read_text().splitlines()
+    (root / "val.txt").write_text("\n".join(val + [val[0].rsplit(" ", 1)[0] + " 3"]) + "\n")
+    with pytest.raises(DatasetError, match=r"train.txt.*class 3"):
+        open_dataset(root)
 
 
 # -- the embedded dataset ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ def test_every_original_count_matches_torchinfo():
     by_name = {c.name: c for c in checks}
     assert all(c.match for c in checks), [c for c in checks if not c.match]
     assert by_name["Conv2d(3, 32, 3) 'same'"].measured == 896
-    assert by_name["FlexConv2d original, 32 out, 128x128 (original's count)"].measured == 10 + 4_718_592 + 288
+    assert by_name["OriginalFlexConv2d, 32 out, 128x128 (original's count)"].measured == 10 + 4_718_592 + 288
     assert by_name["Dense4, 50 classes"].measured == 5_375_538
     assert by_name["ResNet34 torchvision (1000 classes) vs its IMAGENET1K_V1 metadata"].measured == 21_797_672
     assert len(checks) >= 14

@@ -85,3 +85,12 @@ def test_dense_section_comes_from_the_runs_with_verdicts_and_limits(tmp_path):
     assert "| 32 px | strong | 141 | Dense4 | 3 | 0.520 ± 0.020 |" in text
     assert "**not shown**" in text and "1.040 [0.950, 1.130]" in text and "resnet34 had not converged" in text
     assert "- Limits: 10 classes of d, 300 training images per class drawn per seed" in text
+
+
+def test_the_benchmark_table_is_shown_only_when_measured_on_an_idle_machine():
+    res = {"device": "cpu", "quick": True, "torch": "2", "flexconv_batched_vs_loop": {"speedup": 1.2},
+           "flexconv_vs_conv2d": {"ratio": 0.8}, "train_mfu": {"dense4": 1.0, "resnet34": 1.0},
+           "data_stall": {"dense4": 0.001, "resnet34": 0.003}}  # fmt: skip
+    assert publish.bench_markdown(res).startswith("Not shown")
+    assert publish.bench_markdown({**res, "others_busy": 0.4}).startswith("Not shown")
+    assert "| 1.20x |" in publish.bench_markdown({**res, "others_busy": 0.02})

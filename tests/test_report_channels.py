@@ -146,7 +146,7 @@ def test_latency_only_from_a_quiet_machine(res, one_seed):
     assert "latency ms/img, batch 64" in quiet.columns and quiet.loc["flex", "params"] == 2000
     assert not [c for c in busy.columns if "latency" in c]
     assert "not measured on an idle machine" in report.cost_note(one_seed)
-    assert "0.40" in report.cost_note(one_seed)
+    assert "40%" in report.cost_note(one_seed)
 
 
 def test_limitations_state_the_data_and_the_seeds(res):

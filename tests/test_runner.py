@@ -27,3 +27,18 @@ def test_fresh_flag_reaches_the_kernels(tmp_path, list_dataset, monkeypatch, cap
     out = capsys.readouterr().out
     assert ("every run from scratch" in out) == (fresh == "1")
     assert ("interrupted ones resumed" in out) == (fresh == "0")
+
+
+def test_a_data_problem_in_a_notebook_is_one_line(tmp_path, monkeypatch, capsys):
+    import papermill as pm
+
+    line = "data/x/images/a.png (val.txt:4): image too large (400,000,000 pixels, over the limit of 89,478,485)"
+
+    def fail(*args, **kwargs):
+        raise pm.PapermillExecutionError(3, 2, "setup_run(...)", "DatasetError", line, ["Traceback ..."])
+
+    monkeypatch.setattr(pm, "execute_notebook", fail)
+    with pytest.raises(SystemExit) as e:
+        runner.run_notebook("01_flexconv.ipynb", out_path=tmp_path / "out.ipynb", parameters={})
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and err.count("\n") == 1 and line in err and "Traceback" not in err

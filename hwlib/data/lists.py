@@ -222,6 +222,10 @@ def open_dataset(path: str | os.PathLike, *, name: str | None = None) -> Dataset
         classes = sorted({n.split("/")[1] for n in names if n.startswith("train/") and n.count("/") == 2})
         if not classes:
             raise DatasetError(f"{source.describe('')}: neither train.txt nor train/<class>/ images found")
+        for empty in _empty_train_folders(source, classes):
+            raise DatasetError(
+                f"{source.describe(f'train/{empty}')}: class folder has no images; every class needs training images"
+            )
         for split in SPLITS:
             samples = _imagefolder_split(source, split, classes, names)
             if not samples:
@@ -234,6 +238,7 @@ def open_dataset(path: str | os.PathLike, *, name: str | None = None) -> Dataset
     if layout == "lists":
         folders = label_folders([(x.path, x.label) for samples in splits.values() for x in samples], num_classes)
     class_names, names_from = _class_names(source, num_classes, folders, imagefolder=layout == "imagefolder")
+    warnings += _empty_classes(source, splits, list_files, class_names)
     return DatasetSpec(ds_name, source, layout, splits, list_files, num_classes, class_names, warnings, names_from)
 
 
@@ -264,8 +269,8 @@ def _class_names(
 def _validate_labels(
     source: Source, splits: dict[str, list[Sample]], list_files: dict[str, str]
 ) -> tuple[int, list[str]]:
-    """The class count N; errors for labels that do not cover 0..N-1, warnings for leakage and
-    for classes with no training images."""
+    """The class count N; errors for labels that do not cover 0..N-1, warnings for leakage (classes
+    without images in a split: :func:`_empty_classes`)."""
     n = max(s.label for samples in splits.values() for s in samples) + 1
     where = source.describe(list_files["train"] or "train")
     missing = sorted(set(range(n)) - {s.label for samples in splits.values() for s in samples})
@@ -273,9 +278,6 @@ def _validate_labels(
         shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
         raise DatasetError(f"{where}: labels must cover 0..{n - 1}; missing from every split: {shown}")
     warnings = []
-    no_train = sorted(set(range(n)) - {s.label for s in splits["train"]})
-    if no_train:
-        warnings.append(f"classes with no training images: {', '.join(map(str, no_train))}")
     seen: dict[str, str] = {}
     for split, samples in splits.items():
         for s in samples:
@@ -283,3 +285,50 @@ def _validate_labels(
             if other != split:
                 warnings.append(f"leakage: {s.path} is in both {other} and {split} ({s.origin})")
     return n, warnings
+
+
+def _class_text(label: int, names: list[str]) -> str:
+    """'class 3' or 'class 3 (n01440764)': the label, and its name when it has one of its own."""
+    name = names[label] if label < len(names) else ""
+    return f"class {label}" + (f" ({name})" if name and name != f"class {label}" else "")
+
+
+def _split_where(source: Source, split: str, list_files: dict[str, str]) -> str:
+    return source.describe(list_files.get(split) or f"{split}/")
+
+
+def _empty_classes(
+    source: Source, splits: dict[str, list[Sample]], list_files: dict[str, str], names: list[str]
+) -> list[str]:
+    """Classes with no image in a split: a one-line DatasetError for train (a class it never saw
+    cannot be learned), a warning per class and split for val and test (its accuracy is not measured)."""
+    warnings = []
+    n = len(names)
+    for split, samples in splits.items():
+        empty = sorted(set(range(n)) - {s.label for s in samples})
+        if not empty:
+            continue
+        where = _split_where(source, split, list_files)
+        shown = ", ".join(_class_text(c, names) for c in empty[:5]) + (
+            f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+        )
+        if split == "train":
+            raise DatasetError(f"{where}: no images in the train split for {shown}; every class needs training images")
+        warnings += [f"{where}: {_class_text(c, names)} has no images in the {split} split" for c in empty]
+    return warnings
+
+
+def _empty_train_folders(source: Source, classes: list[str]) -> list[str]:
+    """ImageFolder: folders under train/ holding no file at all (a class without training images)."""
+    if source.is_zip:
+        head = source.prefix + "train/"
+        members = source._zipfile().namelist()
+        folders = {
+            m[len(head) :].split("/", 1)[0]
+            for m in members
+            if m.startswith(head) and m.count("/") >= head.count("/") + 1
+        }
+    else:
+        train = source.location / "train"
+        folders = {d.name for d in train.iterdir() if d.is_dir()} if train.is_dir() else set()
+    return sorted(f for f in folders - set(classes) if f and not f.startswith("."))

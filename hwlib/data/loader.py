@@ -261,9 +261,9 @@ class BatchLoader:
         flips, offsets = plan.flips, plan.offsets
         if dev.type != "cpu":  # the epoch's flips and offsets go to the device in one copy each; batches are views
             if self.flip:
-                flips = list(_to(torch.cat(plan.flips), dev).split(sizes))
+                flips = list(_to(torch.cat(plan.flips), dev).split(sizes))  # type: ignore[arg-type]  # no None when self.flip
             if self.crop_pad:
-                offsets = list(_to(torch.cat(plan.offsets), dev).split(sizes))
+                offsets = list(_to(torch.cat(plan.offsets), dev).split(sizes))  # type: ignore[arg-type]  # no None when self.crop_pad
         stream = None
         if self.uses_resident():
             images, labels = resident_split(self.data, dev)
@@ -286,6 +286,6 @@ class BatchLoader:
                 main.wait_stream(stream)
                 x.record_stream(main)
                 y.record_stream(main)
-            nxt = fetch(b + 1) if b + 1 < len(sizes) else None  # one batch ahead
+            nxt = fetch(b + 1) if b + 1 < len(sizes) else None  # type: ignore[assignment]  # None only after the last batch  # one batch ahead
             x = self._finish(x, flips[b], offsets[b], plan.combos[b])
             yield ((x, self._channel_ids(plan.combos[b], ids)) if self.with_channels else x), y

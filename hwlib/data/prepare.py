@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from PIL import Image
-
 from ..paths import DATA_DIR, display_path, resolve_repo_path
 from .cache import load_split
+from .decode import open_image
 from .lists import DatasetSpec, Sample, open_dataset
 from .split import SplitTensors
 from .synthetic import SyntheticSpec, generate
@@ -75,9 +73,9 @@ def stored_image_sizes(spec: DatasetSpec, samples: list[Sample], *, limit: int =
     sizes = []
     for s in samples[::step][:limit]:
         try:
-            with Image.open(io.BytesIO(spec.source.read_bytes(s.path))) as im:
+            with open_image(spec.source.read_bytes(s.path)) as im:
                 sizes.append(im.size)
-        except (OSError, KeyError):
+        except Exception:  # missing, undecodable or over the pixel limit: the cache names it
             continue
     return sizes
 
@@ -133,12 +131,26 @@ class LoadedData:
         )
 
 
+_shown: set[tuple[str, str]] = set()
+
+
+def show_warnings(spec: DatasetSpec, *, out=print) -> None:
+    """Print each of the dataset's warnings (a class with no images in a split, leakage) once per
+    process, as 'warning: ...' lines on stdout (a notebook loads a dataset once per size)."""
+    for w in spec.warnings:
+        key = (str(spec.source.location), w)
+        if key not in _shown:
+            _shown.add(key)
+            out(f"warning: {w}")
+
+
 def load_dataset(
     data: str | Path | None, *, size: int, train_per_class: int | None = None, eval_per_class: int | None = None
 ) -> LoadedData:
     """Open DATA (see :func:`resolve_data`), subset per class, and load every split at `size` px."""
     path = resolve_data(data)
     spec = open_dataset(path)
+    show_warnings(spec)
     loaded = LoadedData(spec, path, size)
     for split, samples in spec.splits.items():
         limit = train_per_class if split == "train" else eval_per_class

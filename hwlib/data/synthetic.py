@@ -156,7 +156,7 @@ def render(label: int, rng: np.random.Generator, size: int) -> Image.Image:
     obj = fg[None, None, :] * shade[..., None]
     out = np.asarray(img, dtype=np.float32) * (1 - mask) + obj * mask
     out += rng.normal(0, 6, size=out.shape)
-    small = Image.fromarray(np.clip(out, 0, 255).astype(np.uint8), "RGB").resize((size, size), Image.BOX)
+    small = Image.fromarray(np.clip(out, 0, 255).astype(np.uint8), "RGB").resize((size, size), Image.Resampling.BOX)
     return small
 
 

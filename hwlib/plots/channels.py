@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
@@ -98,7 +99,7 @@ def plot_gap_to_experts(
 # -- 01_cost_accuracy: size against mean accuracy ---------------------------------------------------
 
 
-def _spread_labels(ax, xy: dict[str, tuple[float, float]], fig) -> list:
+def _spread_labels(ax, xy: Mapping[str, tuple[float, float]], fig) -> list:
     """One text per point, placed right of it and pushed apart vertically (in pixels) until no two
     overlap; a thin leader line joins a moved label to its point."""
     fig.canvas.draw()
@@ -259,6 +260,8 @@ def plot_flexconv_flow(
             ax.set_yticks([])
             if i == 0:
                 ax.set_title(f"{head}\n(outputs 0-{outputs - 1}, 3x3 each)", fontsize=9)
+    if last is None:  # no row drawn, so no kernel image for the colour bar
+        raise ValueError(f"the image has no channels (shape {tuple(image.shape)})")
     cax = fig.add_subplot(left[c, len(maps) :])
     fig.colorbar(last, cax=cax, orientation="horizontal", format="%.2f")
     cax.set_xlabel("kernel weight (one scale for every kernel shown)", fontsize=9)

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 MODEL_COLOURS = {"dense4": 0, "resnet34": 1, "resnet34_plain": 2, "resnet34_2x": 4}
@@ -66,7 +67,7 @@ def plot_history_bands(
     one colour per model (the same model keeps its colour in every panel; one legend names them all)."""
     names = list(dict.fromkeys(m for models in runs.values() for m in models))
     fig, axes = plt.subplots(1, len(runs), figsize=(max(7.0, 4.6 * len(runs)), 3.8), squeeze=False, sharey=True)
-    handles = {}
+    handles: dict[str, Line2D] = {}
     for ax, (panel, models) in zip(axes[0], runs.items()):
         longest: list[int] = []
         for model, histories in models.items():
@@ -115,6 +116,8 @@ def plot_confusion(cm: np.ndarray, *, title: str, labels: list[str] | None = Non
     norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
     ax = ax or plt.subplots(figsize=(5, 4.2))[1]
     many = labels is not None and k > NAMES_MAX_CLASSES
+    xt: str | list[str]  # tick labels: "auto" or one per class
+    yt: str | list[str]
     if labels is None:
         xt, yt = "auto", "auto"
     elif many:
@@ -213,7 +216,7 @@ def plot_per_class_accuracy(
     small = 8 if k <= 20 else 6
     for yi, a in zip(y, acc[order]):
         if not np.isnan(a):
-            ax.text(a + 0.01, yi, f"{a:.2f}", va="center", fontsize=small)
+            ax.text(a + 0.01, float(yi), f"{a:.2f}", va="center", fontsize=small)
     ax.set_yticks(y, [_short(class_names[i], 28) for i in order], fontsize=small + 1)
     ax.invert_yaxis()
     ax.set_xlim(0, 1.08)

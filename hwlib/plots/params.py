@@ -24,13 +24,13 @@ def plot_params_vs_channels(
     ax.plot(channels, conv, lw=2.4, color=palette[0], label=conv_label, zorder=3)
     flex = {name: float(ys[0]) for name, ys in curves.items() if name != conv_label}
     groups: list[list[str]] = []
-    for name in sorted(flex, key=flex.get):
+    for name in sorted(flex, key=flex.__getitem__):
         if groups and flex[name] / flex[groups[-1][0]] < 1.1:
             groups[-1].append(name)
         else:
             groups.append([name])
     distinct = ("#E69F00", "#009E73", "#D55E00", "#6A3D9A", "#444444", "#56B4E9", "#CC79A7")  # far from conv's blue
-    colour = {name: distinct[i % len(distinct)] for i, name in enumerate(sorted(flex, key=flex.get))}
+    colour = {name: distinct[i % len(distinct)] for i, name in enumerate(sorted(flex, key=flex.__getitem__))}
     for group in groups:
         for j, name in enumerate(group):
             wide = j == 0 and len(group) > 1

@@ -117,7 +117,6 @@ def _settled_by(v: Verdict) -> str:
 # -- the study's output log ---------------------------------------------------------------------
 
 
-
 # -- tables -------------------------------------------------------------------------------------
 
 
@@ -182,7 +181,7 @@ def cost_note(res: ChannelStudyResult) -> str:
     busy = {m: res.costs[m].others_busy for m in res.correct if m in res.costs}
     known = [b for b in busy.values() if b is not None]
     quiet = [m for m, b in busy.items() if _quiet(b)]
-    worst = f" (other processes used up to {max(known):.2f} of the CPU meanwhile)" if known else ""
+    worst = f" (other processes used up to {max(known):.0%} of the CPU meanwhile)" if known else ""
     if not busy:
         return "No latency was measured."
     if len(quiet) == len(busy):
@@ -208,7 +207,7 @@ def diversity_table(res: ChannelStudyResult) -> pd.DataFrame:
 
 def original_comparison(res: ChannelStudyResult) -> pd.DataFrame:
     """The original report's numbers beside this run's (different settings: placed side by side, not compared)."""
-    ours = {
+    ours: dict[str, float] = {
         k: round(float(np.mean([max(h["val_acc"] for h in r.history) for r in res.runs[k]])), 3)
         for k in ("flex", "flex_original", "cnn3_zero_fill")
         if k in res.runs

@@ -31,7 +31,8 @@ def summary_markdown(res: DenseStudyResult) -> str:
     g = res.goals()[0]
     v = res.verdict()
     p = Point(v["image_size"], "strong", v["epochs"])
-    iv = stats.Interval(v["ratio"], *[np.nan if x is None else x for x in v["interval"]])
+    low, high = (np.nan if x is None else x for x in v["interval"])
+    iv = stats.Interval(v["ratio"], low, high)
     facts = res.data
     classes = facts.num_classes if facts else "?"
     per_class = res.runs_at(p, res.baseline)[0].train_images // (facts.num_classes if facts else 1)

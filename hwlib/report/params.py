@@ -146,8 +146,8 @@ def limitations_markdown(res: ParamStudyResult) -> str:
     return "\n".join(
         [
             "- **Speed**: parameters and multiply-adds are not time. Memory traffic, layer shapes, the kernels a "
-            "library picks and the device decide how fast a model runs; the Dense4 vs ResNet34 notebook measures "
-            "images/s and latency on the machine that ran it.",
+            "library picks and the device decide how fast a model runs; the Dense4 vs ResNet34 notebook times "
+            "inference latency on the machine that ran it, and shows it only if that machine was otherwise idle.",
             "- **Accuracy**: a count says nothing about how well a model learns or generalises; only training "
             "and testing it does (the FlexConv and the Dense4 vs ResNet34 notebooks).",
             f"- **Setting**: the counts are at the original's setting ({res.num_classes} classes, "

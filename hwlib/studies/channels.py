@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-from torch import nn
 
 from .. import stats
 from ..channel_layers import AdaptiveFirst
@@ -26,8 +26,8 @@ from ..config import ChannelStudySettings
 from ..data.loader import COMBOS
 from ..data.prepare import LoadedData
 from ..device import device_name, pick_device
-from ..flexconv import FlexMode, kernel_diversity
-from ..models import adaptive_cnn, cnn3, flex_cnn
+from ..flexconv import FlexConvBase, FlexMode, kernel_diversity
+from ..models import SmallCNN, adaptive_cnn, cnn3, flex_cnn
 from ..stats import Sample, Verdict
 from ..train import TrainConfig
 from .costs import Cost, measure_cost
@@ -57,7 +57,7 @@ class Variant:
     def with_channels(self) -> bool:  # told which channels it gets
         return self.kind == "adaptive" or (self.kind == "flex" and self.known_channels > 0)
 
-    def build(self, *, num_classes: int, image_size: int) -> nn.Module:
+    def build(self, *, num_classes: int, image_size: int) -> SmallCNN:
         if self.kind == "flex":
             return flex_cnn(
                 num_classes=num_classes,
@@ -66,6 +66,8 @@ class Variant:
                 known_channels=self.known_channels if self.mode != "original" else 0,
             )
         if self.kind == "adaptive":
+            if self.first is None:
+                raise ValueError(f"variant {self.name!r}: kind='adaptive' needs first= (which channel-adaptive layer)")
             return adaptive_cnn(first=self.first, num_classes=num_classes, image_size=image_size)
         return cnn3(num_classes=num_classes, image_size=image_size)
 
@@ -138,7 +140,7 @@ EXPERTS = "experts"  # result key: seven 3-layer CNNs, one per combination, each
 EXPERTS_WHAT = "seven 3-layer CNNs, each trained and tested on its own combination"
 DIVERSITY_MODELS = ("flex_original", "flex_pooled", "flex")
 GOAL_BARS = {"experts": -0.01, "colour": 0.03, "zero_fill": 0.0}  # flex - other, in accuracy
-EXPLORATORY = ("replicate", "template_mixing", "zero_fill_rescale", "depthwise", "slice_param", "hypernet")
+EXPLORATORY = tuple(v.name for v in BASELINES if v.kind == "adaptive" and v.name != "grey_mean")  # beyond the goals
 
 
 @dataclass
@@ -154,7 +156,7 @@ class ChannelStudyResult(StudyResult):
     diversity: dict[str, dict[str, float]] = field(default_factory=dict)  # model -> kernel-diversity numbers
     train_per_class: int | None = None  # each seed's training images per class (None: all)
     run_counts: dict[str, int] = field(default_factory=dict)  # "trained" / "resumed" / "loaded" -> runs
-    models: dict[str, nn.Module] = field(default_factory=dict, repr=False)  # first seed's
+    models: dict[str, SmallCNN] = field(default_factory=dict, repr=False)  # first seed's
 
     @property
     def split(self) -> str:
@@ -227,7 +229,7 @@ class ChannelStudyResult(StudyResult):
         """flex minus each other single model (beyond the goals), on RGB and on the mean of seven:
         the difference, its interval, and its p-value Holm-adjusted over all of them (exploratory:
         chosen after the goals, so corrected for the number of comparisons)."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         for other in (m for m in EXPLORATORY if m in self.correct):
             for combo in ("RGB", "mean of 7"):
                 iv = self.diff("flex", other, combo)
@@ -301,7 +303,7 @@ def run_channel_study(
     config = TrainConfig(epochs=settings.epochs, lr=settings.lr)
     counts = {"trained": 0, "resumed": 0, "loaded": 0}
 
-    def train(name: str, build: Callable[[], nn.Module], seed: int, **view) -> tuple[nn.Module, RunResult]:
+    def train(name: str, build: Callable[[], SmallCNN], seed: int, **view) -> tuple[SmallCNN, RunResult]:
         model, run = train_and_test(
             f"{name}-seed{seed}",
             build,
@@ -314,6 +316,8 @@ def run_channel_study(
             log=log,
             **view,
         )
+        if not isinstance(model, SmallCNN):  # train_and_test returns the model `build` made
+            raise TypeError(f"{name}: build made a {type(model).__name__}, not a SmallCNN")
         counts[run.source] += 1
         res.runs.setdefault(name, []).append(run)
         res.models.setdefault(name, model)
@@ -323,7 +327,7 @@ def run_channel_study(
         for v in variants:
             model, _ = train(
                 v.name,
-                lambda v=v: v.build(num_classes=data.num_classes, image_size=size),
+                partial(v.build, num_classes=data.num_classes, image_size=size),
                 seed,
                 combo=v.train_combo,
                 zero_fill=v.zero_fill,
@@ -338,7 +342,7 @@ def run_channel_study(
             for combo in COMBOS:
                 _, run = train(
                     f"expert_{combo}",
-                    lambda c=combo: cnn3(num_classes=data.num_classes, image_size=size, in_channels=len(c)),
+                    partial(cnn3, num_classes=data.num_classes, image_size=size, in_channels=len(combo)),
                     seed,
                     combo=combo,
                 )
@@ -349,8 +353,8 @@ def run_channel_study(
         f"{counts['loaded']} loaded"
     )
     for name, model in res.models.items():
-        c = model.fixed_in_channels or 3
-        res.costs[name] = measure_cost(model, (c, size, size), device=device, repeats=latency_repeats)
+        in_channels = model.fixed_in_channels or 3
+        res.costs[name] = measure_cost(model, (in_channels, size, size), device=device, repeats=latency_repeats)
     experts_costs = [c for n, c in res.costs.items() if n.startswith("expert_")]
     if experts_costs:  # all seven stored; one runs per image (the RGB one is the largest and slowest)
         rgb = res.costs["expert_RGB"]
@@ -358,5 +362,8 @@ def run_channel_study(
     images = test.images[:64].float().div(255).to(device)  # (64, 3, H, W)
     for name in DIVERSITY_MODELS:
         if name in res.models:
-            res.diversity[name] = kernel_diversity(res.models[name].first_layer, images, [0, 1, 2])
+            first = res.models[name].first_layer
+            if not isinstance(first, FlexConvBase):
+                raise TypeError(f"{name}: kernel diversity needs a FlexConv first layer, not {type(first).__name__}")
+            res.diversity[name] = kernel_diversity(first, images, [0, 1, 2])
     return res

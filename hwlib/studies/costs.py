@@ -56,7 +56,7 @@ def latency_per_image(
 ) -> tuple[float, float | None]:
     """(median seconds per image, share of the CPU other processes used meanwhile) of `model` in
     eval mode on a random (batch, *input_shape) input; timed once per architecture."""
-    model.to(device=device, memory_format=torch.channels_last).eval()
+    model.to(device=device, memory_format=torch.channels_last).eval()  # type: ignore[call-overload]  # torch stubs: no overload with both
     key = architecture_key(model, input_shape, batch=batch, device=device)
     if key not in _CACHE:
         x = torch.rand(batch, *input_shape, device=device).contiguous(memory_format=torch.channels_last)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -489,7 +490,7 @@ def run_dense_study(
         )
         trained, run = train_and_test(
             p.name,
-            lambda b=model.build, n=d.num_classes: b(n),
+            partial(model.build, d.num_classes),
             d,
             config=r.config,
             batch_size=r.batch_size,

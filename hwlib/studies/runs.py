@@ -180,7 +180,7 @@ def train_and_test(
         folder = _run_folder(name, Path(run_dir), model=model, data=data, device=device, settings=settings)
         state = folder.prepare(fresh=fresh_requested())
     if folder is not None and state == "finished":
-        model.to(device=device, memory_format=torch.channels_last)  # where fit leaves a model
+        model.to(device=device, memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch stubs: no overload with both  # where fit leaves a model
         model.load_state_dict(load_checkpoint(folder.path / "best.pt", device)["model"])  # what fit returned
         model.eval()  # as evaluate leaves it
         log(f"{name}: loaded (finished)")
@@ -193,9 +193,9 @@ def train_and_test(
         combo=combo,
         flip=flip,
         crop_pad=crop_pad,
-        **view,
+        **view,  # type: ignore[arg-type]  # view is a dict[str, object] to mypy
     )
-    val = BatchLoader(data.splits["val"], batch_size=EVAL_BATCH, combo=eval_combo, **view)
+    val = BatchLoader(data.splits["val"], batch_size=EVAL_BATCH, combo=eval_combo, **view)  # type: ignore[arg-type]  # (as above)
     t0 = time.perf_counter()
     history = fit(
         model,
@@ -211,7 +211,7 @@ def train_and_test(
     for row in history:  # steps per epoch, for budget tables (every epoch sees the whole subset)
         row.setdefault("steps", len(train))
     y_true, y_pred, _ = predict(
-        model, BatchLoader(data.splits[data.eval_split], batch_size=EVAL_BATCH, combo=eval_combo, **view),
+        model, BatchLoader(data.splits[data.eval_split], batch_size=EVAL_BATCH, combo=eval_combo, **view),  # type: ignore[arg-type]  # (as above)
         device=device,
     )  # fmt: skip
     run = RunResult(
