@@ -116,7 +116,7 @@ def test_printed_numbers_come_from_the_result(res, one_seed):
 def test_findings_state_computed_conditions(res):
     text = report.findings_markdown(res)
     assert "ahead of replicate" in text and "template_mixing (" not in text  # only Holm-shown differences
-    assert "1 of 5 single models (flex)" in text and "1 of 7 experts" in text
+    assert "1 of 5 single models (replicate)" in text and "1 of 7 experts" in text
     assert "1 of 7 combinations (GB)" in text
 
 

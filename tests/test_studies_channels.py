@@ -63,7 +63,7 @@ def channel_result(seeds: list[int] = SEEDS, *, others_busy: float | None = 0.02
             for c, x in by.items():
                 res.correct.setdefault(model, {}).setdefault(c, []).append(x)
     names = [m for m in res.correct if m != EXPERTS]
-    res.runs = {m: [make_run(m, 10 if m == "flex" and i == 0 else 4) for i in range(len(seeds))] for m in names}
+    res.runs = {m: [make_run(m, 10 if m == "replicate" and i == 0 else 4) for i in range(len(seeds))] for m in names}
     res.runs.update({f"expert_{c}": [make_run(f"expert_{c}", 9 if c == "R" else 5) for _ in seeds] for c in COMBOS})
     res.costs = {
         m: Cost(1000 * (i + 2), 50_000 * (i + 1), {"batch1": 0.5 + i, "batch64": 0.1}, others_busy)
@@ -94,11 +94,22 @@ def test_goals_outcomes_and_the_part_that_settles_them(res):
     assert [g.outcome for g in goals] == ["missed", "met", "not shown"]
     experts, colour, zero = goals
     assert experts.settled_by.goal == "GB" and [p.goal for p in experts.parts] == list(COMBOS)
-    assert [p.outcome for p in experts.parts if p.goal != "GB"] == ["met"] * 6
+    assert [p.outcome for p in experts.parts if p.goal not in ("GB", "R")] == ["met"] * 5
+    r = next(p for p in experts.parts if p.goal == "R")  # expert_R peaked in the last fifth: no verdict on R
+    assert r.outcome == "not shown" and "expert_R" in r.reason and r.interval.low >= r.bar
     assert experts.interval.high < -0.01  # missed: the whole interval below the bar
     assert colour.interval.low >= 0.03
     assert [p.goal for p in zero.parts] == list(PARTIAL) and zero.settled_by.goal == "G"
     assert zero.settled_by.interval.low < 0 < zero.settled_by.interval.high
+
+
+def test_a_model_still_improving_makes_its_comparison_not_shown(res):
+    import dataclasses
+
+    late = dataclasses.replace(res, runs={**res.runs, "grey_mean": [make_run("grey_mean", 10) for _ in SEEDS]})
+    colour = late.goals()[1]
+    assert colour.outcome == "not shown" and "grey_mean" in colour.reason and colour.interval.low >= 0.03
+    assert res.still_improving("flex", "grey_mean") == ""
 
 
 def test_no_met_straddles_its_bar_and_no_missed_reaches_it(res):
@@ -137,7 +148,7 @@ def test_one_seed_has_no_interval_and_no_verdict():
 
 def test_last_fifth_and_mean_of_seven(res):
     late = res.last_fifth()
-    assert late["flex"] and not late["grey_mean"] and late["expert_R"] and not late["expert_RGB"]
+    assert late["replicate"] and not late["flex"] and not late["grey_mean"] and late["expert_R"] and not late["expert_RGB"]
     assert res.mean_of_seven("flex") == pytest.approx(np.mean([res.accuracy["flex"][c] for c in COMBOS]))
 
 
@@ -149,7 +160,7 @@ def test_json_round_trips_the_numbers(res, tmp_path):
     assert [g["outcome"] for g in d["goals"]] == ["missed", "met", "not shown"]
     assert d["goals"][0]["settled_by"] == "GB"
     assert len(d["exploratory"]) == 4 and d["models"]["experts"]["params"] == 12_345
-    assert d["runs"]["flex"][0]["best_epoch"] == 10 and len(d["history"]["flex"]) == 3
+    assert d["runs"]["replicate"][0]["best_epoch"] == 10 and len(d["history"]["flex"]) == 3
     from hwlib.studies.runs import unpack_bits
 
     assert np.array_equal(unpack_bits(d["correct"]["flex"]["GB"][1]), res.correct["flex"]["GB"][1])

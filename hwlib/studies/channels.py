@@ -186,12 +186,31 @@ class ChannelStudyResult(StudyResult):
         over the shared test images."""
         return stats.difference_interval(self.sample(a, combo), self.sample(b, combo))
 
+    def still_improving(self, *models: str) -> str:
+        """Why a comparison of `models` is not a verdict: the first of them whose best validation
+        epoch fell in the last fifth of training for some seed (still improving: convergence not
+        shown), as a reason; '' when every one of them peaked earlier."""
+        for m in models:
+            runs = self.runs.get(m, [])
+            late = [r for r in runs if r.best_epoch > 0.8 * len(r.history)]
+            if late:
+                return (
+                    f"{m} was still improving when training ended (best validation epoch in the last fifth of its "
+                    f"{len(late[0].history)} epochs for {len(late)} of {len(runs)} seeds), so convergence is not shown"
+                )
+        return ""
+
     def goals(self) -> list[Verdict]:
-        """The three goals for the main model, each decided by :mod:`hwlib.stats`."""
+        """The three goals for the main model, each decided by :mod:`hwlib.stats`; a comparison is a
+        verdict only where both models had stopped improving (:meth:`still_improving`)."""
         out = []
         if EXPERTS in self.correct:
             bar = GOAL_BARS["experts"]
-            parts = [stats.verdict(c, self.diff("flex", EXPERTS, c), bar=bar, direction=">=") for c in COMBOS]
+            parts = [
+                stats.verdict(c, self.diff("flex", EXPERTS, c), bar=bar, direction=">=",
+                              reason=self.still_improving("flex", f"expert_{c}"))
+                for c in COMBOS
+            ]  # fmt: skip
             out.append(
                 stats.verdict_over_parts(
                     "flex within 1 point of the per-combination expert on every one of the seven combinations",
@@ -208,12 +227,17 @@ class ChannelStudyResult(StudyResult):
                     self.diff("flex", "grey_mean", "RGB"),
                     bar=GOAL_BARS["colour"],
                     direction=">=",
+                    reason=self.still_improving("flex", "grey_mean"),
                     compared_with="grey_mean",
                 )
             )
         if "cnn3_zero_fill" in self.correct:
             bar = GOAL_BARS["zero_fill"]
-            parts = [stats.verdict(c, self.diff("flex", "cnn3_zero_fill", c), bar=bar, direction=">=") for c in PARTIAL]
+            reason = self.still_improving("flex", "cnn3_zero_fill")
+            parts = [
+                stats.verdict(c, self.diff("flex", "cnn3_zero_fill", c), bar=bar, direction=">=", reason=reason)
+                for c in PARTIAL
+            ]
             out.append(
                 stats.verdict_over_parts(
                     "flex beats the zero-filled RGB CNN on all six partial combinations",
