@@ -140,9 +140,10 @@ def plot_cost_accuracy(res: ChannelStudyResult, *, title: str) -> plt.Figure:
     names = [m for m in res.correct if m in res.costs]
     styles = _styles(names)
     fig, ax = plt.subplots(figsize=(10, 5.6))
-    xy = {}
+    xy, ends = {}, []
     for m in names:
         iv = stats.accuracy_interval(res.sample(m, MEAN7))
+        ends += [iv.low, iv.high] if iv.exists else []
         x = res.costs[m].params
         colour, marker = styles[m]
         err = [[iv.estimate - iv.low], [iv.high - iv.estimate]] if iv.exists else None
@@ -156,8 +157,9 @@ def plot_cost_accuracy(res: ChannelStudyResult, *, title: str) -> plt.Figure:
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     ax.set_xlim(min(xs) / 1.5, max(xs) * 3.0)  # room on the right for the labels
-    span = (max(ys) - min(ys)) or 0.05
-    ax.set_ylim(min(ys) - 0.15 * span, max(ys) + 0.15 * span)
+    lo, hi = min([*ys, *ends]), max([*ys, *ends])  # every interval drawn whole
+    span = (hi - lo) or 0.05
+    ax.set_ylim(lo - 0.05 * span, hi + 0.05 * span)
     ax.set_xlabel("parameters (log scale; experts: all seven together)")
     ax.set_ylabel("test accuracy, mean of the 7 combinations")
     n = res.sample(names[0], "RGB").seeds

@@ -462,8 +462,8 @@ def limitations_markdown(res: ChannelStudyResult, *, data) -> str:
         ),
         "- The exploratory comparisons were chosen after the goals; their p-values are Holm-adjusted over all of them, "
         "and one that stays above 0.05 says nothing either way.",
-        f"- Machine: {i.device}; the {len(runs)} training runs took {sum(r.seconds for r in runs) / 60:.0f} min of "
-        "training and testing on it. " + cost_note(res),
+        f"- Machine: {i.device}; {len(runs)} training runs (their wall times are in the results JSON but were "
+        "measured while other work shared the machine, so they are not speed figures). " + cost_note(res),
         "- One recipe (the original's: Adam, constant learning rate, no augmentation) for every model; a recipe "
         "tuned per model could change the ranking.",
         "- The original report's numbers (50 classes, 128 px, its own images and splits, one run) are placed beside "
