@@ -149,12 +149,17 @@ class Profile:
     def describe_dense(self) -> str:
         """Notebook 02's settings, for the top of notebook 02."""
         d, s = self.data, self.dense
+        original = (
+            f"; original recipe at {', '.join(map(str, s.original_sizes))} px (Adam lr {s.lr:g}, Dense4 "
+            f"{s.dense4_lr:g} at batch {s.dense4_batch_size})"
+            if s.original_sizes
+            else "; no original-recipe runs"
+        )
         return (
-            f"notebook 02: {', '.join(s.models)}; {s.epochs} epochs x budgets {', '.join(map(str, s.budgets))} "
-            f"(strong recipe), {_count(s.seeds, 'seed')}, {s.train_per_class or d.train_per_class or 'all'} "
-            f"training images per class (drawn per seed), sizes {', '.join(map(str, s.sizes))} px "
-            f"(original recipe at {', '.join(map(str, s.original_sizes)) or 'none'}); batch {s.batch_size} "
-            f"(original recipe: Dense4 {s.dense4_batch_size}, Adam lr {s.lr:g} / Dense4 {s.dense4_lr:g})"
+            f"notebook 02: {', '.join(s.models)}; strong recipe at {s.epochs} epochs x budgets "
+            f"{', '.join(map(str, s.budgets))}, batch {s.batch_size}, {_count(s.seeds, 'seed')}, "
+            f"{s.train_per_class or d.train_per_class or 'all'} training images per class (drawn per seed), sizes "
+            f"{', '.join(map(str, s.sizes))} px{original}"
         )
 
 

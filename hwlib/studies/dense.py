@@ -313,13 +313,13 @@ class DenseStudyResult(StudyResult):
 
     def _unconverged_reason(self, p: Point, pts: list[Point]) -> str:
         if len(pts) < 2:
-            return f"{self.baseline} trained at one budget only: convergence not checked"
+            return f"{MODELS[self.baseline].label} trained at one budget only: convergence not checked"
         prev = pts[pts.index(p) - 1] if pts.index(p) > 0 else None
         c = self.convergence(prev, self.baseline) if prev is not None else None
         if c is None:
-            return f"{self.baseline}: convergence not checked"
+            return f"{MODELS[self.baseline].label}: convergence not checked"
         return (
-            f"{self.baseline} had not converged: doubling its budget from {c.steps} to "
+            f"{MODELS[self.baseline].label} had not converged: doubling its budget from {c.steps} to "
             f"{self.steps(p, self.baseline)} steps moved its test accuracy by {100 * c.moved:+.1f} points "
             f"(seed sd {100 * c.seed_sd:.1f}), and no longer budget was trained"
         )
