@@ -148,7 +148,9 @@ def test_one_seed_has_no_interval_and_no_verdict():
 
 def test_last_fifth_and_mean_of_seven(res):
     late = res.last_fifth()
-    assert late["replicate"] and not late["flex"] and not late["grey_mean"] and late["expert_R"] and not late["expert_RGB"]
+    assert (
+        late["replicate"] and not late["flex"] and not late["grey_mean"] and late["expert_R"] and not late["expert_RGB"]
+    )
     assert res.mean_of_seven("flex") == pytest.approx(np.mean([res.accuracy["flex"][c] for c in COMBOS]))
 
 
