@@ -131,16 +131,7 @@ def results_markdown(results_dir: str | Path) -> str:
             ).append(r["test_accuracy"])
         for (size, _, recipe, steps, model), acc in sorted(groups.items()):
             lines.append(f"| {size} px | {recipe} | {steps:,} | {label[model]} | {len(acc)} | {_mean_sd(acc)} |")
-        v = d["verdict"]
-        interval = "no interval" if None in v["interval"] else f"[{v['interval'][0]:.3f}, {v['interval'][1]:.3f}]"
-        lines += [
-            "",
-            *_goal_lines(d.get("goals", []), points=False),
-            f"- Verdict: **{v['outcome']}**, {label.get('dense4', 'Dense4')} / "
-            f"{label.get(v['baseline'], v['baseline'])} "
-            f"{v['ratio']:.3f} {interval} at {v['image_size']} px and {v['steps']:,} steps"
-            + (f"; not shown because {v['reason']}" if v.get("reason") else ""),
-        ]
+        lines += ["", *_goal_lines(d.get("goals", []), points=False)]
         facts = d.get("data") or {}
         per_class = d["runs"][0]["train_images"] // max(1, facts.get("num_classes", 1))
         lines.append(

@@ -103,7 +103,8 @@ def test_exploratory_table_is_labelled_and_uses_holm_p(res):
     p = rows[("template_mixing", "RGB")]["p_holm"]
     assert t.loc["template_mixing", "RGB: p (Holm)"] == f"{p:.3f}"
     assert re.fullmatch(
-        r"[+-]\d+\.\d \[[+-]\d+\.\d, [+-]\d+\.\d\] points", t.loc["replicate", "mean of 7: flex - other"]
+        r"[+-]\d+\.\d \[[+-]\d+\.\d, [+-]\d+\.\d\] points",
+        t.loc["replicate", "mean of 7: flex - other [unadjusted 95%]"],
     )
 
 

@@ -62,13 +62,13 @@ def study(acc: dict[tuple[str, int], list[float]], *, seeds=3) -> DenseStudyResu
                     best_epoch=epochs,
                     train_seconds=1.0,
                     correct=correct,
-                    history=[],
+                    history=[{"epoch": epochs, "val_acc": a}],
                     confusion=np.eye(10),
                 )
             )
     for m, (params, macs) in {"dense4": (5_000_000, 240_000_000), "resnet34": (21_000_000, 75_000_000)}.items():
         res.costs[m] = Cost(params, macs, {"batch1": 1.0}, 0.5)
-        res.macs[m], res.final_map[m], res.convs[m] = {32: macs}, {32: 1 if m == "resnet34" else 4, 224: 7}, 4
+        res.macs[m], res.final_map[m], res.convs[m] = {32: macs}, {32: 4, 224: 7}, 4
     return res
 
 
@@ -106,6 +106,14 @@ def test_a_baseline_still_rising_at_the_longest_budget_is_not_shown():
     assert res.goals()[0].outcome == "not shown" and res.verdict()["outcome"] == "not shown"
     c = res.convergence(Point(32, "strong", 5), "resnet34")
     assert c.converged is False and c.moved == pytest.approx(0.15, abs=0.01)
+
+
+def test_a_handicapped_baseline_is_not_a_verdict():
+    res = study(CONVERGED)
+    res.final_map["resnet34"][32] = 1  # torchvision's ResNet34 at 32 px: a 1x1 last stage
+    p, reason = res.verdict_point(32)
+    assert p == Point(32, "strong", 5) and "handicapped" in reason
+    assert res.goals()[0].outcome == "not shown"
 
 
 def test_one_seed_is_never_a_verdict():

@@ -189,7 +189,7 @@ def test_the_summary_counts():
     text = report.summary_markdown(study())
     assert text.startswith("**Summary**")
     # checks, claims, right, wrong, incomplete; the parameter and multiply-add ratios at the setting
-    assert numbers(text) == ["2", "12", "6", "5", "1", "0.246", "3.22", "128", "50"]
+    assert numbers(text) == ["2", "12", "6", "5", "1", "0.246", "3.22", "128", "50", "50", "128"]
 
 
 # -- the side-by-side table ------------------------------------------------------------------------

@@ -32,12 +32,11 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "p", "h", "<", ">", "d", "H",
 
 
 def _palette(n: int) -> list:
-    """n distinct colours: the colorblind palette, then tab20's for more."""
+    """n distinct colours: the colorblind palette for up to 10, else n hues spread evenly (husl), so
+    no two models share a colour."""
     import seaborn as sns
 
-    base = list(sns.color_palette("colorblind"))
-    extra = [c for c in sns.color_palette("tab20") if c not in base]
-    return (base + extra)[:n] if n > len(base) else base[:n]
+    return list(sns.color_palette("colorblind"))[:n] if n <= 10 else list(sns.color_palette("husl", n))
 
 
 def _styles(names: list[str]) -> dict[str, tuple]:

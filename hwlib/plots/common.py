@@ -66,7 +66,7 @@ def plot_history_bands(
     accuracy per epoch, mean over seeds with a min-max band, and training accuracy (dashed mean),
     one colour per model (the same model keeps its colour in every panel; one legend names them all)."""
     names = list(dict.fromkeys(m for models in runs.values() for m in models))
-    fig, axes = plt.subplots(1, len(runs), figsize=(max(7.0, 4.6 * len(runs)), 3.8), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.6 * len(runs) + 3.4, 4.2), squeeze=False, sharey=True)
     handles: dict[str, Line2D] = {}
     for ax, (panel, models) in zip(axes[0], runs.items()):
         longest: list[int] = []

@@ -28,18 +28,8 @@ def _reference_lines(ax, *, bar: float, horizontal: bool) -> None:
             )
         else:
             ax.axvline(value, color="0.3", ls=style, lw=1)
-            ax.annotate(
-                text,
-                (value, 0.0),
-                xycoords=("data", "axes fraction"),
-                xytext=(3, 4),
-                textcoords="offset points",
-                ha="left",
-                va="bottom",
-                fontsize=8,
-                color="0.3",
-                rotation=90,
-            )
+            ax.annotate(text, (value, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 3),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=8, color="0.3")
 
 
 def plot_budget_curve(
@@ -64,7 +54,7 @@ def plot_budget_curve(
             ax.scatter([s] * len(v), v, color=colours[m], s=14, alpha=0.5, zorder=3)
     ax.set_xscale("log", base=2)
     ax.set_xticks(steps_all, [f"{s:,}" for s in steps_all])
-    ax.set_xlabel("training steps (each point: a run with its own schedule)")
+    ax.set_xlabel("training steps, log scale (each point: a run with its own schedule)")
     ax.set_ylabel("test accuracy")
     ax.set_title("test accuracy by budget (dots: seeds)", fontsize=10)
     ax.legend(fontsize=8)
@@ -80,12 +70,12 @@ def plot_budget_curve(
     _reference_lines(bx, bar=bar, horizontal=True)
     bx.set_xscale("log", base=2)
     bx.set_xticks(xs, [f"{s:,}" for s in xs])
-    bx.set_xlabel("training steps")
+    bx.set_xlabel("training steps, log scale")
     bx.set_ylabel(ratio_label)
     finite = [v for iv in (r for _, r in ratios) for v in (iv.low, iv.high, iv.estimate) if np.isfinite(v)]
     bx.set_ylim(min([bar - 0.05, *finite]) - 0.02, max([1.05, *finite]) + 0.05)
     bx.set_title("the ratio by budget: where does it settle?", fontsize=10)
-    bx.legend(fontsize=8, loc="lower left")
+    bx.legend(fontsize=8, loc="upper right")
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
@@ -121,7 +111,7 @@ def plot_references(rows: list[tuple[str, Interval | float]], *, bar: float, tit
     _reference_lines(ax, bar=bar, horizontal=False)
     ax.set_xlabel("4-conv network / ResNet34 test accuracy")
     ax.set_xlim(0.7, 1.45)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=10, pad=18)
     fig.tight_layout()
     return fig
 

@@ -147,7 +147,7 @@ def runs_table(res: DenseStudyResult) -> pd.DataFrame:
 
 
 def convergence_table(res: DenseStudyResult) -> pd.DataFrame:
-    """Per model and size: how far doubling the strong recipe's budget moved the test accuracy,
+    """Per model and size: how far doubling the strong recipe's budget moved the best validation accuracy,
     against the seed spread (sd) at the shorter budget; converged when it moved less."""
     rows = []
     for p in res.points("strong"):
@@ -160,8 +160,8 @@ def convergence_table(res: DenseStudyResult) -> pd.DataFrame:
                     "size (px)": p.image_size,
                     "model": _label(m),
                     "steps": f"{c.steps:,} -> {res.steps(Point(p.image_size, 'strong', 2 * p.epochs), m):,}",
-                    "moved (points)": f"{100 * c.moved:+.1f}",
-                    "seed sd (points)": "n/a (1 seed)" if np.isnan(c.seed_sd) else f"{100 * c.seed_sd:.1f}",
+                    "validation moved (points)": f"{100 * c.moved:+.1f}",
+                    "validation seed sd (points)": "n/a (1 seed)" if np.isnan(c.seed_sd) else f"{100 * c.seed_sd:.1f}",
                     "converged": {True: "yes", False: "no", None: "not known"}[c.converged],
                 }
             )
@@ -249,8 +249,9 @@ def findings_markdown(res: DenseStudyResult) -> str:
                 c = res.convergence(q, m)
                 if c is not None and c.converged is False:
                     lines.append(
-                        f"- {_label(m)} at {size} px was still improving: doubling from {c.steps:,} steps moved it by "
-                        f"{100 * c.moved:+.1f} points, more than its seed sd ({100 * c.seed_sd:.1f})."
+                        f"- {_label(m)} at {size} px was still improving: doubling from {c.steps:,} steps moved its "
+                        f"validation accuracy by {100 * c.moved:+.1f} points, more than its seed sd "
+                        f"({100 * c.seed_sd:.1f})."
                     )
     orig = res.points("original")
     for p in orig:
@@ -307,6 +308,21 @@ def limitations_markdown(res: DenseStudyResult) -> str:
     return "\n".join(lines)
 
 
+def misclassified_examples(labels: np.ndarray, predicted: np.ndarray, *, k: int = 8) -> list[tuple[int, int, int]]:
+    """Up to `k` wrongly classified test images as (index, true, predicted): the first error of each
+    true class in turn, so the figure shows several classes' confusions rather than one class's."""
+    wrong = np.flatnonzero(predicted != labels)
+    by_class: dict[int, list[int]] = {}
+    for i in wrong:
+        by_class.setdefault(int(labels[i]), []).append(int(i))
+    picked: list[int] = []
+    while len(picked) < k and any(by_class.values()):
+        for c in sorted(by_class):
+            if by_class[c] and len(picked) < k:
+                picked.append(by_class[c].pop(0))
+    return [(i, int(labels[i]), int(predicted[i])) for i in picked]
+
+
 def original_comparison(res: DenseStudyResult) -> pd.DataFrame:
     """The original report's two numbers beside this run's original-recipe runs (other data and
     settings: read, do not compare); where the profile trains no original-recipe run, the row says so."""
@@ -333,6 +349,7 @@ def original_comparison(res: DenseStudyResult) -> pd.DataFrame:
 
 __all__ = [
     "convergence_table",
+    "misclassified_examples",
     "findings_markdown",
     "goal_lines",
     "latency_note",

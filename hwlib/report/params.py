@@ -64,6 +64,10 @@ def summary_markdown(res: ParamStudyResult) -> str:
             f"{cand} has {res.params_ratio:.3f}x {base}'s parameters and {macs:.2f}x its multiply-adds per "
             f"image at {at} px ({res.num_classes} classes)."
         )
+    lines.append(
+        f"Limit: these are counts at the original's setting ({res.num_classes} classes, {at} px), exact and "
+        "independent of any data or run; they measure neither time nor accuracy."
+    )
     return " ".join(lines)
 
 

@@ -187,18 +187,23 @@ class ChannelStudyResult(StudyResult):
         return stats.difference_interval(self.sample(a, combo), self.sample(b, combo))
 
     def still_improving(self, *models: str) -> str:
-        """Why a comparison of `models` is not a verdict: the first of them whose best validation
+        """Why a comparison of `models` is not a verdict: every one of them whose best validation
         epoch fell in the last fifth of training for some seed (still improving: convergence not
         shown), as a reason; '' when every one of them peaked earlier."""
+        late = []
         for m in models:
             runs = self.runs.get(m, [])
-            late = [r for r in runs if r.best_epoch > 0.8 * len(r.history)]
-            if late:
-                return (
-                    f"{m} was still improving when training ended (best validation epoch in the last fifth of its "
-                    f"{len(late[0].history)} epochs for {len(late)} of {len(runs)} seeds), so convergence is not shown"
-                )
-        return ""
+            n = sum(r.best_epoch > 0.8 * len(r.history) for r in runs)
+            if n:
+                late.append(f"{m} ({n} of {len(runs)} seeds)")
+        if not late:
+            return ""
+        epochs = len(self.runs[models[0]][0].history)
+        verb = "was" if len(late) == 1 else "were"
+        return (
+            f"{' and '.join(late)} {verb} still improving when training ended (best validation epoch in the last "
+            f"fifth of {epochs} epochs), so convergence is not shown"
+        )
 
     def goals(self) -> list[Verdict]:
         """The three goals for the main model, each decided by :mod:`hwlib.stats`; a comparison is a

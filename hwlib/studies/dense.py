@@ -62,6 +62,9 @@ MODELS: dict[str, DenseModel] = {
 }
 
 
+HANDICAP_MAP = 2  # a baseline whose last conv stage sees maps of at most this side is handicapped
+
+
 @dataclass(frozen=True, kw_only=True)
 class ResolvedRecipe:
     """A recipe as one run trains with it."""
@@ -286,30 +289,56 @@ class DenseStudyResult(StudyResult):
         """candidate / baseline test accuracy with its interval (seeds unpaired, test images paired)."""
         return stats.ratio_interval(self.sample(point, self.candidate), self.sample(point, self.baseline))
 
+    def val_best(self, point: Point, model: str) -> list[float]:
+        """Best validation accuracy of each seed's run (what `fit` chose the weights by)."""
+        return [max(h["val_acc"] for h in r.history) for r in self.runs_at(point, model)]
+
     def convergence(self, point: Point, model: str) -> Convergence | None:
-        """Doubling check at `point`: the run at twice its epochs (same size, recipe), if planned."""
+        """Doubling check at `point` on validation accuracy (the test split decides nothing but the
+        reported numbers): the run at twice its epochs (same size, recipe), if planned."""
         longer = Point(point.image_size, point.recipe, 2 * point.epochs)
         if not self.runs_at(longer, model):
             return None
-        return stats.convergence(
-            model, steps=self.steps(point, model), short=self.sample(point, model), long=self.sample(longer, model)
+        short, long = self.val_best(point, model), self.val_best(longer, model)
+        sd = float(np.std(short, ddof=1)) if len(short) > 1 else float("nan")
+        return Convergence(model, self.steps(point, model), float(np.mean(long) - np.mean(short)), sd)
+
+    def handicap(self, image_size: int) -> str:
+        """Why the baseline is handicapped at `image_size` ('' if it is not): its last conv stage works
+        on maps of at most HANDICAP_MAP x HANDICAP_MAP (computed from the model), where global pooling
+        has next to no spatial layout left to pool."""
+        side = self.final_map.get(self.baseline, {}).get(image_size)
+        if side is None or side > HANDICAP_MAP:
+            return ""
+        return (
+            f"{MODELS[self.baseline].label} is handicapped at {image_size} px: its last conv stage works on "
+            f"{side}x{side} maps ({self.final_map[self.baseline].get(224, '?')}x"
+            f"{self.final_map[self.baseline].get(224, '?')} at the 224 px it was designed for)"
         )
 
     def verdict_point(self, image_size: int) -> tuple[Point, str]:
         """The strong-recipe budget the verdict at `image_size` is taken at, and why it is not
         shown there ('' if nothing but its interval decides). The shortest budget at which doubling
-        moved the baseline by less than its seed spread; where doubling moved it by more, the longer
-        run is used, and if that is the longest planned, convergence is not shown."""
+        moved the baseline's validation accuracy by less than its seed spread; where doubling moved it
+        by more, the longer run is used, and if that is the longest planned, convergence is not shown.
+        A baseline handicapped at this size (:meth:`handicap`) is a reason too."""
         pts = self.points("strong", image_size)
+        point, reason = pts[-1], ""
         for p in pts:
             c = self.convergence(p, self.baseline)
             if c is None:
-                return p, self._unconverged_reason(p, pts)
+                point, reason = p, self._unconverged_reason(p, pts)
+                break
             if c.converged is None:
-                return p, "one seed: no seed spread to judge convergence or an interval by"
+                point, reason = p, "one seed: no seed spread to judge convergence or an interval by"
+                break
             if c.converged:
-                return p, ""
-        return pts[-1], self._unconverged_reason(pts[-1], pts)
+                point, reason = p, ""
+                break
+        else:
+            reason = self._unconverged_reason(pts[-1], pts)
+        handicap = self.handicap(image_size)
+        return point, "; ".join(r for r in (reason, handicap) if r)
 
     def _unconverged_reason(self, p: Point, pts: list[Point]) -> str:
         if len(pts) < 2:
@@ -320,7 +349,7 @@ class DenseStudyResult(StudyResult):
             return f"{MODELS[self.baseline].label}: convergence not checked"
         return (
             f"{MODELS[self.baseline].label} had not converged: doubling its budget from {c.steps} to "
-            f"{self.steps(p, self.baseline)} steps moved its test accuracy by {100 * c.moved:+.1f} points "
+            f"{self.steps(p, self.baseline)} steps moved its validation accuracy by {100 * c.moved:+.1f} points "
             f"(seed sd {100 * c.seed_sd:.1f}), and no longer budget was trained"
         )
 
@@ -328,7 +357,8 @@ class DenseStudyResult(StudyResult):
         """The 90% goal: candidate / baseline >= bar at every size of the sweep, each size at its
         verdict budget (:meth:`verdict_point`)."""
         parts = []
-        for size in sorted({p.image_size for p in self.points("strong")}):
+        sizes = sorted({p.image_size for p in self.points("strong")})
+        for size in sizes:
             p, reason = self.verdict_point(size)
             parts.append(
                 stats.verdict(
@@ -343,9 +373,10 @@ class DenseStudyResult(StudyResult):
                     baseline=self.baseline,
                 )
             )
+        where = f"at {sizes[0]} px" if len(sizes) == 1 else f"at every image size ({', '.join(map(str, sizes))} px)"
         goal = (
             f"{MODELS[self.candidate].label} reaches >= {self.settings.bar:.0%} of "
-            f"{MODELS[self.baseline].label}'s test accuracy at every image size (strong recipe)"
+            f"{MODELS[self.baseline].label}'s test accuracy {where} (strong recipe)"
         )
         return [stats.verdict_over_parts(goal, parts, bar=self.settings.bar, direction=">=")]
 
@@ -385,6 +416,15 @@ class DenseStudyResult(StudyResult):
         return {
             **self.info.as_dict(),
             "settings": asdict(self.settings),
+            "recipes": [
+                {"image_size": p.image_size, "recipe": p.recipe, "epochs": p.epochs, "model": m,
+                 "train_images": (runs := self.runs_at(p, m))[0].train_images,
+                 **asdict(resolve_recipe(RECIPES[p.recipe], model=MODELS[m], settings=self.settings,
+                                         image_size=p.image_size, train_images=runs[0].train_images,
+                                         epochs=p.epochs))}  # fmt: skip
+                for p in self.points()
+                for m in self.models
+            ],
             "data": None if self.data is None else self.data.as_dict(),
             "models": {
                 m: {
