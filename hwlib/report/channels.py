@@ -289,7 +289,7 @@ def summary_markdown(res: ChannelStudyResult) -> str:
         (f"{epochs} epoch{'s' if epochs != 1 else ''}" if epochs is not None else "the profile's epochs")
         + " on "
         + (f"{tpc} training images per class drawn per seed" if tpc else "all training images")
-        + (f", {_seeds_text(_seed_count(res))} {res.info.seeds}, {_test_images(res)} test images")
+        + (f", {_seeds_text(_seed_count(res))} {res.info.seeds}, {_test_images(res):,} test images")
     )
     lines = [
         f"**Summary** ({setting_text(res.info)})",

@@ -34,7 +34,10 @@ def verdict_line(v: Verdict, *, points: bool) -> str:
         s = v.settled_by
         if v.outcome == "not shown":
             open_ = [p for p in v.parts if p.outcome == "not shown"]
-            reasons = list(dict.fromkeys(p.reason for p in open_ if p.reason))
+            with_reason = [p for p in open_ if p.reason]
+            first = s if s is not None and s.reason else (with_reason[0] if with_reason else None)
+            reasons = [first.reason + (f" (on {first.goal}; each part below gives its own)" if len(with_reason) > 1
+                                       else "")] if first is not None else []  # fmt: skip
             no_interval = [p.goal for p in open_ if not p.reason and not p.interval.exists]
             straddles = [p.goal for p in open_ if not p.reason and p.interval.exists]
             tail = "".join(f"; {r}" for r in reasons)
