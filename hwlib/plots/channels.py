@@ -140,10 +140,20 @@ def plot_cost_accuracy(res: ChannelStudyResult, *, title: str) -> plt.Figure:
     styles = _styles(names)
     fig, ax = plt.subplots(figsize=(10, 5.6))
     xy, ends = {}, []
+    # models within 5% of each other's size are drawn side by side (x spread by 6% a step) so every
+    # interval can be read; their parameter counts are in the cost table
+    order = sorted(names, key=lambda m: res.costs[m].params)
+    groups: list[list[str]] = []
+    for m in order:
+        if groups and res.costs[m].params <= 1.05 * res.costs[groups[-1][0]].params:
+            groups[-1].append(m)
+        else:
+            groups.append([m])
+    spread = {m: 1.06 ** (i - (len(g) - 1) / 2) for g in groups for i, m in enumerate(g)}
     for m in names:
         iv = stats.accuracy_interval(res.sample(m, MEAN7))
         ends += [iv.low, iv.high] if iv.exists else []
-        x = res.costs[m].params
+        x = res.costs[m].params * spread[m]
         colour, marker = styles[m]
         err = [[iv.estimate - iv.low], [iv.high - iv.estimate]] if iv.exists else None
         ax.errorbar(x, iv.estimate, yerr=err, fmt=marker, color=colour, ms=8, mec="black", mew=0.5, capsize=3,
@@ -155,11 +165,11 @@ def plot_cost_accuracy(res: ChannelStudyResult, *, title: str) -> plt.Figure:
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.xaxis.set_major_formatter(EngFormatter(sep=""))
-    ax.set_xlim(min(xs) / 1.5, max(xs) * 3.0)  # room on the right for the labels
+    ax.set_xlim(min(xs) / 1.3, max(xs) * 2.0)  # room on the right for the labels
     lo, hi = min([*ys, *ends]), max([*ys, *ends])  # every interval drawn whole
     span = (hi - lo) or 0.05
     ax.set_ylim(lo - 0.05 * span, hi + 0.05 * span)
-    ax.set_xlabel("parameters (log scale; experts: all seven together)")
+    ax.set_xlabel("parameters (log scale; experts: all seven together; models of nearly equal size drawn side by side)")
     ax.set_ylabel("test accuracy, mean of the 7 combinations")
     n = res.sample(names[0], "RGB").seeds
     note = "bars: 95% interval over seeds and test images" if n > 1 else "one seed: no intervals"

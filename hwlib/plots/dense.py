@@ -28,8 +28,10 @@ def _reference_lines(ax, *, bar: float, horizontal: bool) -> None:
             )
         else:
             ax.axvline(value, color="0.3", ls=style, lw=1)
-            ax.annotate(text, (value, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 3),
-                        textcoords="offset points", ha="center", va="bottom", fontsize=8, color="0.3")
+            left = value < 1.0  # the bar's label left of its line, equality's right of its own: never on each other
+            ax.annotate(text, (value, 1.0), xycoords=("data", "axes fraction"), xytext=(-3 if left else 3, 3),
+                        textcoords="offset points", ha="right" if left else "left", va="bottom", fontsize=8,
+                        color="0.3")  # fmt: skip
 
 
 def plot_budget_curve(
