@@ -275,7 +275,7 @@ def findings_markdown(res: DenseStudyResult) -> str:
     lines.append(
         f"- Cost at {size} px: {_label(res.candidate)} has {params:.2f}x "
         f"{_label(res.baseline)}'s parameters but does {mac[res.candidate] / mac[res.baseline]:.2f}x its multiply-adds "
-        "per image, so fewer parameters do not mean cheaper training here."
+        "per image: fewer parameters do not mean less compute per image."
     )
     refs = [r.ratio for r in REFERENCES]
     lines.append(
