@@ -249,9 +249,11 @@ class Convergence:
         return abs(self.moved) < self.seed_sd
 
 
-def convergence(model: str, *, steps: int, short: Sample, long: Sample) -> Convergence:
-    """Doubling check: `long` trained with twice the steps of `short`."""
-    return Convergence(model, steps, long.mean - short.mean, short.sd)
+def convergence(model: str, *, steps: int, short: Sequence[float], long: Sequence[float]) -> Convergence:
+    """Doubling check from one score per seed (e.g. best validation accuracy) at `steps` (`short`)
+    and at twice the steps (`long`): how far the mean moved, against the sample sd at `steps`."""
+    sd = float(np.std(short, ddof=1)) if len(short) > 1 else float("nan")
+    return Convergence(model, steps, float(np.mean(long) - np.mean(short)), sd)
 
 
 # -- verdicts ---------------------------------------------------------------------------------------------

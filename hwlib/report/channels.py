@@ -74,19 +74,14 @@ def _seed_count(res: ChannelStudyResult) -> int:
 
 
 def _mean7_by_seed(res: ChannelStudyResult, model: str) -> list[float]:
-    by = res.accuracy_by_seed[model]
-    return [float(np.mean([by[c][s] for c in COMBOS])) for s in range(len(by["RGB"]))]
+    return [float(x) for x in res.sample(model, MEAN7).per_seed]
 
 
 def strongest_baselines(res: ChannelStudyResult, n: int = 3) -> list[str]:
     """The `n` channel-adaptive baselines (not the flex ablations, not the zero-filled CNN) with the
     highest best validation accuracy (RGB, mean over seeds), best first."""
     names = [m for m in BASELINE_NAMES if m in res.correct and m != "cnn3_zero_fill"]
-
-    def val_best(m: str) -> float:  # chosen on validation, never on the test split
-        return float(np.mean([max(h["val_acc"] for h in r.history) for r in res.runs[m]]))
-
-    return sorted(names, key=val_best, reverse=True)[:n]
+    return sorted(names, key=res.val_best, reverse=True)[:n]  # chosen on validation, never on test
 
 
 def _goals(res: ChannelStudyResult) -> dict[str, Verdict]:
@@ -116,9 +111,6 @@ def _settled_by(v: Verdict) -> str:
         if s is not None and v.outcome != "not shown"
         else (f" (worst {s.goal})" if s is not None else "")
     )
-
-
-# -- the study's output log ---------------------------------------------------------------------
 
 
 # -- tables -------------------------------------------------------------------------------------
@@ -212,9 +204,7 @@ def diversity_table(res: ChannelStudyResult) -> pd.DataFrame:
 def original_comparison(res: ChannelStudyResult) -> pd.DataFrame:
     """The original report's numbers beside this run's (different settings: placed side by side, not compared)."""
     ours: dict[str, float] = {
-        k: round(float(np.mean([max(h["val_acc"] for h in r.history) for r in res.runs[k]])), 3)
-        for k in ("flex", "flex_original", "cnn3_zero_fill")
-        if k in res.runs
+        k: round(res.val_best(k), 3) for k in ("flex", "flex_original", "cnn3_zero_fill") if k in res.runs
     }
     n = len(res.info.seeds)
     setting = f"{res.info.dataset}, {res.info.image_size} px, {_seeds_text(n)}"

@@ -29,7 +29,7 @@ from ..device import device_name, pick_device
 from ..flexconv import FlexConvBase, FlexMode, kernel_diversity
 from ..models import SmallCNN, adaptive_cnn, cnn3, flex_cnn
 from ..stats import Sample, Verdict
-from ..train import TrainConfig
+from ..train import TrainConfig, history_best
 from .costs import Cost, measure_cost
 from .results import RunInfo, StudyResult
 from .runs import RunResult, correct_by_combo, pack_bits, train_and_test
@@ -143,6 +143,11 @@ GOAL_BARS = {"experts": -0.01, "colour": 0.03, "zero_fill": 0.0}  # flex - other
 EXPLORATORY = tuple(v.name for v in BASELINES if v.kind == "adaptive" and v.name != "grey_mean")  # beyond the goals
 
 
+def peaked_late(run: RunResult) -> bool:
+    """Whether a run's best validation epoch is in the last fifth of its training (still improving)."""
+    return run.best_epoch > 0.8 * len(run.history)
+
+
 @dataclass
 class ChannelStudyResult(StudyResult):
     """Which test images every model got right, by combination and seed, plus runs, costs, kernel
@@ -193,7 +198,7 @@ class ChannelStudyResult(StudyResult):
         late = []
         for m in models:
             runs = self.runs.get(m, [])
-            n = sum(r.best_epoch > 0.8 * len(r.history) for r in runs)
+            n = sum(peaked_late(r) for r in runs)
             if n:
                 late.append(f"{m} ({n} of {len(runs)} seeds)")
         if not late:
@@ -277,7 +282,11 @@ class ChannelStudyResult(StudyResult):
 
     def last_fifth(self) -> dict[str, bool]:
         """model -> whether its best validation epoch (any seed) is in the last fifth of training."""
-        return {name: any(r.best_epoch > 0.8 * len(r.history) for r in runs) for name, runs in self.runs.items()}
+        return {name: any(peaked_late(r) for r in runs) for name, runs in self.runs.items()}
+
+    def val_best(self, model: str) -> float:
+        """Best validation accuracy (RGB) of `model`, mean over seeds: what choices are made on."""
+        return float(np.mean([history_best(r.history)["val_acc"] for r in self.runs[model]]))
 
     def to_json(self) -> dict:
         return {

@@ -23,6 +23,7 @@ from ..data.prepare import DataFacts, LoadedData, load_dataset
 from ..device import device_name, pick_device
 from ..models import dense4, resnet34_baseline
 from ..stats import Convergence, Sample, Verdict
+from ..train import history_best
 from .costs import Cost, measure_cost
 from .results import RunInfo, StudyResult
 from .runs import RunResult, pack_bits, train_and_test
@@ -291,7 +292,7 @@ class DenseStudyResult(StudyResult):
 
     def val_best(self, point: Point, model: str) -> list[float]:
         """Best validation accuracy of each seed's run (what `fit` chose the weights by)."""
-        return [max(h["val_acc"] for h in r.history) for r in self.runs_at(point, model)]
+        return [history_best(r.history)["val_acc"] for r in self.runs_at(point, model)]
 
     def convergence(self, point: Point, model: str) -> Convergence | None:
         """Doubling check at `point` on validation accuracy (the test split decides nothing but the
@@ -299,9 +300,9 @@ class DenseStudyResult(StudyResult):
         longer = Point(point.image_size, point.recipe, 2 * point.epochs)
         if not self.runs_at(longer, model):
             return None
-        short, long = self.val_best(point, model), self.val_best(longer, model)
-        sd = float(np.std(short, ddof=1)) if len(short) > 1 else float("nan")
-        return Convergence(model, self.steps(point, model), float(np.mean(long) - np.mean(short)), sd)
+        return stats.convergence(
+            model, steps=self.steps(point, model), short=self.val_best(point, model), long=self.val_best(longer, model)
+        )
 
     def handicap(self, image_size: int) -> str:
         """Why the baseline is handicapped at `image_size` ('' if it is not): its last conv stage works
@@ -417,11 +418,23 @@ class DenseStudyResult(StudyResult):
             **self.info.as_dict(),
             "settings": asdict(self.settings),
             "recipes": [
-                {"image_size": p.image_size, "recipe": p.recipe, "epochs": p.epochs, "model": m,
-                 "train_images": (runs := self.runs_at(p, m))[0].train_images,
-                 **asdict(resolve_recipe(RECIPES[p.recipe], model=MODELS[m], settings=self.settings,
-                                         image_size=p.image_size, train_images=runs[0].train_images,
-                                         epochs=p.epochs))}  # fmt: skip
+                {
+                    "image_size": p.image_size,
+                    "recipe": p.recipe,
+                    "epochs": p.epochs,
+                    "model": m,
+                    "train_images": (runs := self.runs_at(p, m))[0].train_images,
+                    **asdict(
+                        resolve_recipe(
+                            RECIPES[p.recipe],
+                            model=MODELS[m],
+                            settings=self.settings,
+                            image_size=p.image_size,
+                            train_images=runs[0].train_images,
+                            epochs=p.epochs,
+                        )
+                    ),
+                }  # fmt: skip
                 for p in self.points()
                 for m in self.models
             ],
