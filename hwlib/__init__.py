@@ -16,11 +16,14 @@ Where a change belongs (modules in the order data flows through them; none impor
   and `python -m hwlib.data check`.
 * :mod:`hwlib.flexconv` (three layers: `OriginalFlexConv2d`, `PooledFlexConv2d`, `HybridFlexConv2d`,
   factory `flex_conv2d`), :mod:`hwlib.channel_layers` (the channel-adaptive baselines),
-  :mod:`hwlib.models` (flex_cnn, cnn3, adaptive_cnn, dense4, resnet34_baseline).
+  :mod:`hwlib.models` (notebook 01's networks: flex_cnn, cnn3, adaptive_cnn),
+  :mod:`hwlib.dense_models` (notebook 02's: dense4, resnet34_baseline), both checking their input
+  with :mod:`hwlib.image_checks`.
 * :mod:`hwlib.metrics`, :mod:`hwlib.params`, :mod:`hwlib.timing` - accuracy/F1/confusion,
   closed-form and torchinfo parameter counts, wall-clock timing and how busy the machine was.
-* :mod:`hwlib.train` - `fit` and `evaluate`; :mod:`hwlib.run_cache` - the key (over the normalised
-  code of TRAINING_SOURCES) and folder that make a report resumable.
+* :mod:`hwlib.train` - `fit` and `evaluate` (a joint batch of all seven channel combinations is one
+  step); :mod:`hwlib.run_cache` - the key (over the normalised code of the shared training sources
+  and the study's own models: CHANNEL_SOURCES, DENSE_SOURCES) and folder that make a report resumable.
 * :mod:`hwlib.stats` - the one statistics module: intervals over seeds and test images, unpaired
   comparisons, three-outcome verdicts, Holm, and the notation ("mean ± sd (n seeds)", "[low, high]").
 * :mod:`hwlib.original` - the original report's published numbers and results quoted from elsewhere.

@@ -7,6 +7,11 @@ synchronised before clocks are read), so the ratios hold on the machine that pri
   OriginalFlexConv2d (same weights), B=32 (quick) / 128, 3 channels, 128 px, 16 outputs
   (on a GPU the loop's many small kernel launches are what batching removes);
 * flexconv_vs_conv2d: PooledFlexConv2d over a Conv2d(3, 16, 3) on the same input;
+* hybrid_vs_conv2d: HybridFlexConv2d (notebook 01's `flex` layer, R, G, B identities) over the
+  same Conv2d, same input;
+* joint_vs_separate: one joint training step of notebook 01's `flex` network (all seven channel
+  combinations of a batch, one loss, one optimizer step: `BatchLoader(combo="all")`) over the
+  seven separate steps, one per combination, that see the same images (32 px, batch 64);
 * train_mfu: achieved training FLOP/s (3 x forward MACs x 2 per image) over the matrix-multiply
   peak measured in this run: float32 on the CPU, bf16 on a GPU (training runs in bf16 autocast
   there), Dense4 and ResNet34 at 128 px;
@@ -30,11 +35,12 @@ from torch import nn
 
 from .data.cache import load_split
 from .data.lists import open_dataset
-from .data.loader import BatchLoader
+from .data.loader import COMBOS, BatchLoader, Views, select_channels
 from .data.prepare import per_class_subset, resolve_data
+from .dense_models import dense4, resnet34_baseline
 from .device import device_name, pick_device, synchronize
 from .flexconv import OriginalFlexConv2d, flex_conv2d, original_loop_forward
-from .models import dense4, resnet34_baseline
+from .models import flex_cnn
 from .params import measure
 from .publish import write_json
 from .timing import MachineLoad, median_seconds
@@ -84,6 +90,52 @@ def flexconv_vs_conv2d(device: torch.device, *, batch: int, repeats: int) -> dic
         "out_channels": 16,
         "pass": "forward+backward",
     }
+
+
+def hybrid_vs_conv2d(device: torch.device, *, batch: int, repeats: int) -> dict:
+    torch.manual_seed(0)
+    flex = flex_conv2d(mode="hybrid", out_channels=16, kernel_size=3, known_channels=3).to(device)
+    conv = nn.Conv2d(3, 16, 3, padding="same").to(device)
+    x = torch.rand(batch, 3, 128, 128, device=device, requires_grad=True)
+    t_flex = median_seconds(_fwd_bwd(lambda t: flex(t, [0, 1, 2]), x), repeats=repeats, device=device)
+    t_conv = median_seconds(_fwd_bwd(conv, x), repeats=repeats, device=device)
+    return {
+        "ratio": t_flex / t_conv,
+        "hybrid_s": t_flex,
+        "conv2d_s": t_conv,
+        "batch": batch,
+        "size": 128,
+        "channels": 3,
+        "out_channels": 16,
+        "pass": "forward+backward",
+    }
+
+
+def joint_vs_separate(device: torch.device, *, batch: int, repeats: int, size: int = 32) -> dict:
+    """Wall time of one joint step (seven views of a batch, one optimizer step) over seven separate
+    steps (one per combination) on the same images, with notebook 01's flex network and recipe."""
+    torch.manual_seed(0)
+    x = torch.rand(batch, 3, size, size, device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
+    views = [(select_channels(x, c, zero_fill=False), torch.tensor(ids, device=device))
+             for c, ids in ((c, [i for i, ch in enumerate("RGB") if ch in c]) for c in COMBOS)]  # fmt: skip
+    state = start_training(
+        flex_cnn(num_classes=10, image_size=size, mode="hybrid", known_channels=3),
+        config=TrainConfig(epochs=1),
+        steps_per_epoch=1000,
+        device=device,
+        compile_model=False,
+    )
+    state.model.train()
+    y7 = y.repeat(len(COMBOS))  # the labels of a joint batch
+    joint = median_seconds(lambda: train_step(state, Views(views), y7), repeats=repeats, device=device)
+
+    def separate() -> None:
+        for v in views:
+            train_step(state, v, y)
+
+    sep = median_seconds(separate, repeats=repeats, device=device)
+    return {"ratio": joint / sep, "joint_s": joint, "separate_s": sep, "batch": batch, "size": size, "views": 7}
 
 
 def matmul_peak(device: torch.device, *, n: int, repeats: int) -> dict:
@@ -155,6 +207,10 @@ def run(*, quick: bool, data: str | None) -> dict:
     print(f"  flexconv batched vs loop: {out['flexconv_batched_vs_loop']['speedup']:.2f}x", flush=True)
     out["flexconv_vs_conv2d"] = flexconv_vs_conv2d(device, batch=32 if quick else 128, repeats=reps)
     print(f"  pooled flexconv / conv2d: {out['flexconv_vs_conv2d']['ratio']:.2f}x", flush=True)
+    out["hybrid_vs_conv2d"] = hybrid_vs_conv2d(device, batch=32 if quick else 128, repeats=reps)
+    print(f"  hybrid flexconv / conv2d: {out['hybrid_vs_conv2d']['ratio']:.2f}x", flush=True)
+    out["joint_vs_separate"] = joint_vs_separate(device, batch=64, repeats=reps)
+    print(f"  joint step / 7 separate steps: {out['joint_vs_separate']['ratio']:.2f}x", flush=True)
     spec = open_dataset(resolve_data(data))
     peak = matmul_peak(device, n=2048 if quick and device.type == "cpu" else 8192, repeats=reps)
     out["matmul_peak"] = peak

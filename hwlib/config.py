@@ -87,10 +87,11 @@ class DataSettings:
 class ChannelStudySettings:
     """Notebook 01: FlexConv and 3-layer CNN models, one recipe (the original's: Adam, constant lr)."""
 
-    epochs: int
+    epochs: int  # every model's epochs over its seed's subset (a joint epoch: seven passes per image)
     seeds: int  # seeds per model: SEED, SEED+1, ...
     batch_size: int
     lr: float  # Adam
+    models: tuple[str, ...] | None = None  # names in hwlib.studies.channels.VARIANTS (None: all of them)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +120,22 @@ class DenseStudySettings:
     train_per_class: int | None = None  # training images per class for notebook 02 (None: the profile's)
 
 
+PUBLISHED_CHANNEL_MODELS: tuple[str, ...] = (  # notebook 01's models in the published run (what 2 cores afford)
+    "flex",
+    "replicate",
+    "replicate_wide",
+    "template_mixing",
+    "target_param",
+    "flex_equal_steps",
+    "flex_no_residual",
+    "flex_no_context",
+    "flex_no_stats",
+    "flex_no_redistribution",
+    "grey_mean",
+    "cnn3_zero_fill",
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Profile:
     """The size of a run: a name, what it is for, and one group of settings per concern."""
@@ -144,7 +161,11 @@ class Profile:
     def describe_channels(self) -> str:
         """Notebook 01's settings."""
         c = self.channels
-        return f"notebook 01: {c.epochs} epochs, {_count(c.seeds, 'seed')}, batch {c.batch_size}, Adam lr {c.lr:g}"
+        models = "every registered model" if c.models is None else _count(len(c.models), "single model")
+        return (
+            f"notebook 01: {c.epochs} epochs, {_count(c.seeds, 'seed')}, batch {c.batch_size}, Adam lr {c.lr:g}; "
+            f"{models} and the seven experts"
+        )
 
     def describe_dense(self) -> str:
         """Notebook 02's settings, for the top of notebook 02."""
@@ -190,7 +211,7 @@ PROFILES: dict[str, Profile] = {
         note="make report's default on 2 CPU cores: 32 px, 100 training images per class, 1 seed (so no "
         "verdict is settled: one seed has no interval); the published cpu-real run has 3 seeds",
         data=DataSettings(image_size=32, train_per_class=100, eval_per_class=None),
-        channels=ChannelStudySettings(epochs=10, seeds=1, batch_size=64, lr=1e-3),
+        channels=ChannelStudySettings(epochs=10, seeds=1, batch_size=64, lr=1e-3, models=PUBLISHED_CHANNEL_MODELS),
         dense=DenseStudySettings(
             epochs=5,
             seeds=1,
@@ -206,7 +227,7 @@ PROFILES: dict[str, Profile] = {
         note="the published run: real photos on 2 CPU cores, 3 seeds, 32 px, 300 training images per class "
         "drawn per seed; notebook 02 at 2, 4 and 8 epochs, strong recipe only (what 2 cores train in about an hour)",
         data=DataSettings(image_size=32, train_per_class=300, eval_per_class=None),
-        channels=ChannelStudySettings(epochs=20, seeds=3, batch_size=64, lr=1e-3),
+        channels=ChannelStudySettings(epochs=20, seeds=3, batch_size=64, lr=1e-3, models=PUBLISHED_CHANNEL_MODELS),
         dense=DenseStudySettings(
             epochs=2,
             seeds=3,

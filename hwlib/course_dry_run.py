@@ -36,8 +36,8 @@ from .data.cache import cache_key, default_cache_dir, load_split
 from .data.check import check_dataset
 from .data.lists import SPLITS, DatasetError, open_dataset
 from .data.loader import BatchLoader
+from .dense_models import dense4
 from .device import device_name
-from .models import dense4
 from .paths import DATA_DIR, REPO_ROOT, RUNS_DIR, display_path
 from .train import TrainConfig, start_training, to_device, train_step
 

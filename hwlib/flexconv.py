@@ -43,6 +43,7 @@ from torch import nn
 
 FlexMode = Literal["original", "pooled", "hybrid"]
 MODES: tuple[str, ...] = get_args(FlexMode)
+ABLATABLE: tuple[str, ...] = ("residual", "context", "stats", "redistribution")  # HybridFlexConv2d switches
 
 
 # -- shared pieces ------------------------------------------------------------------------------
@@ -342,6 +343,12 @@ class HybridFlexConv2d(_SizeInvariant):
         features: ``F_c``, feature maps the 1-channel ``extract_conv`` makes per channel.
         embed_dim: ``d``, length of each identity vector ``e_i`` (``channel_embed``, K + 1 rows).
         hidden: width of the MLP's hidden layer.
+        residual: generate ``r`` at all (False: ``w = W_i + share of absent``, static kernels only,
+            one plain convolution: the ablation "no generated residual").
+        context: give the MLP ``u`` (False: drop it: the kernels cannot tell "R alone" from "R with G").
+        stats: give the MLP ``s`` (False: drop the channel's mean and std).
+        redistribution: share the absent known channels' static kernels out among the present ones
+            (False: ``w = W_i + r / C``, an absent channel's kernel is simply dropped).
     """
 
     mode = "hybrid"
@@ -356,16 +363,24 @@ class HybridFlexConv2d(_SizeInvariant):
         features: int = 4,
         embed_dim: int = 8,
         hidden: int = 64,
+        residual: bool = True,
+        context: bool = True,
+        stats: bool = True,
+        redistribution: bool = True,
     ):
         super().__init__(out_channels, kernel_size, grid=grid, features=features)
         if known_channels < 1:
             raise ValueError(f"HybridFlexConv2d needs known_channels >= 1 (e.g. 3 for R, G, B), got {known_channels}")
         self.known_channels = known_channels
-        self.channel_embed = nn.Embedding(known_channels + 1, embed_dim)  # last row: any unknown channel
+        self.residual, self.context, self.stats, self.redistribution = residual, context, stats, redistribution
         self.static = nn.Parameter(torch.empty(known_channels + 1, out_channels, kernel_size, kernel_size))
         bound = (known_channels * kernel_size * kernel_size) ** -0.5  # a Conv2d's over the known channels
         nn.init.uniform_(self.static, -bound, bound)
-        n_in = features * grid * grid + 2 * embed_dim + 2  # [f; e_i; u; s]
+        if not residual:  # static kernels only: no extractor, identities or MLP
+            del self.pre_pool, self.extract_conv, self.pool
+            return
+        self.channel_embed = nn.Embedding(known_channels + 1, embed_dim)  # last row: any unknown channel
+        n_in = features * grid * grid + embed_dim * (1 + context) + 2 * stats  # [f; e_i; u; s]
         self.feature2kernel = nn.Sequential(
             nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, kernel_size * kernel_size * out_channels)
         )
@@ -373,10 +388,23 @@ class HybridFlexConv2d(_SizeInvariant):
         nn.init.zeros_(self.feature2kernel[-1].bias)  # type: ignore[arg-type]  # (as above)
 
     def extra_repr(self) -> str:
+        off = [n for n in ("residual", "context", "stats", "redistribution") if not getattr(self, n)]
         return (
             f"out_channels={self.out_channels}, kernel_size={self.kernel_size}, grid={self.grid}, "
             f"features={self.features}, known_channels={self.known_channels}"
+            + (f", without {'/'.join(off)}" if off else "")
         )
+
+    def forward(self, x: torch.Tensor, channel_ids=None) -> torch.Tensor:
+        """(B, C, H, W) -> (B, out, H, W). Without the residual the kernels are the same for every
+        sample, so this is one plain convolution."""
+        if self.residual:
+            return super().forward(x, channel_ids)
+        self.check_input(x)
+        rows = resolve_channel_ids(channel_ids, x.shape[1], x.device, type(self).__name__).clamp(
+            max=self.known_channels
+        )
+        return F.conv2d(x, self.static_kernels(rows).transpose(0, 1), self.bias, padding="same")  # (out, C, k, k)
 
     def generate_kernels(self, x: torch.Tensor, channel_ids=None) -> torch.Tensor:
         """(B, C, H, W) -> (B, out, C, k, k); ids >= known_channels share the "unknown" row."""
@@ -384,15 +412,19 @@ class HybridFlexConv2d(_SizeInvariant):
         b, c, h, w = x.shape
         k, out = self.kernel_size, self.out_channels
         rows = resolve_channel_ids(channel_ids, c, x.device, type(self).__name__).clamp(max=self.known_channels)
-        f = self.pool_features(self.channel_features(x)).flatten(1)  # (B*C, F_c*g*g)
+        static = self.static_kernels(rows).transpose(0, 1).unsqueeze(0)  # (1, out, C, k, k)
+        if not self.residual:
+            return static.expand(b, -1, -1, -1, -1)  # (B, out, C, k, k)
         e = self.channel_embed(rows)  # (C, d)
-        flat = x.reshape(b * c, h * w)
-        stats = torch.stack([flat.mean(1), flat.std(1, unbiased=False)], dim=1)  # (B*C, 2)
-        context = e.mean(0, keepdim=True).expand(b * c, -1)  # (B*C, d): the set of channels given
-        f = torch.cat([f, e.repeat(b, 1), context, stats], dim=1)  # (B*C, F_c*g*g + 2d + 2)
-        kern = self.feature2kernel(f)  # (B*C, out*k*k)
+        parts = [self.pool_features(self.channel_features(x)).flatten(1), e.repeat(b, 1)]  # (B*C, F_c*g*g), (B*C, d)
+        if self.context:
+            parts.append(e.mean(0, keepdim=True).expand(b * c, -1))  # (B*C, d): the set of channels given
+        if self.stats:
+            flat = x.reshape(b * c, h * w)
+            parts.append(torch.stack([flat.mean(1), flat.std(1, unbiased=False)], dim=1))  # (B*C, 2)
+        kern = self.feature2kernel(torch.cat(parts, dim=1))  # (B*C, out*k*k)
         kern = kern.view(b, c, out, k, k).transpose(1, 2) / c  # (B, out, C, k, k)
-        return kern + self.static_kernels(rows).transpose(0, 1).unsqueeze(0)  # + (1, out, C, k, k)
+        return kern + static
 
     def static_kernels(self, rows: torch.Tensor) -> torch.Tensor:
         """(C,) table rows -> (C, out, k, k): each present channel's static kernel plus an equal share
@@ -403,7 +435,7 @@ class HybridFlexConv2d(_SizeInvariant):
         static = self.static[rows]  # (C, out, k, k)
         known_present = rows < self.known_channels  # (C,)
         n_known = int(known_present.sum())
-        if n_known == 0:
+        if n_known == 0 or not self.redistribution:
             return static
         present = torch.zeros(self.known_channels, dtype=torch.bool, device=rows.device)  # (K,)
         present[rows[known_present]] = True
@@ -425,11 +457,16 @@ def flex_conv2d(
     known_channels: int = 0,
     embed_dim: int = 8,
     hidden: int = 64,
+    ablate: tuple[str, ...] = (),
 ) -> FlexConv:
     """The FlexConv layer of `mode` (see the classes for the arguments). in_size is original mode's
     only (other modes ignore it); grid, features and embed_dim are the pooled and hybrid modes'
     (original mode ignores them), hidden the hybrid mode's; known_channels must be 0 in original mode
-    and >= 1 in hybrid mode."""
+    and >= 1 in hybrid mode. ablate: hybrid parts switched off, any of ABLATABLE ("residual",
+    "context", "stats", "redistribution")."""
+    unknown = set(ablate) - set(ABLATABLE)
+    if unknown or (ablate and mode != "hybrid"):
+        raise ValueError(f"ablate takes parts of the hybrid layer, {ABLATABLE}; got {ablate!r} in {mode!r} mode")
     if mode == "original":
         if known_channels:
             raise ValueError(
@@ -452,6 +489,7 @@ def flex_conv2d(
             features=features,
             embed_dim=embed_dim,
             hidden=hidden,
+            **{part: False for part in ablate},  # noqa: C420 (one keyword per part switched off)
         )
     raise ValueError(f"flex_conv2d mode must be one of {MODES}, got {mode!r}")
 
@@ -486,6 +524,7 @@ def kernel_diversity(layer: FlexConvBase, images: torch.Tensor, channel_ids=None
 
 
 __all__ = [
+    "ABLATABLE",
     "MODES",
     "FlexConv",
     "FlexConvBase",

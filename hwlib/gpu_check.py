@@ -34,8 +34,8 @@ from .data.lists import DatasetError, open_dataset
 from .data.loader import BatchLoader
 from .data.prepare import load_dataset, per_class_subset, resolve_data
 from .data.split import SplitTensors
+from .dense_models import dense4
 from .device import device_name
-from .models import dense4
 from .paths import REPO_ROOT, display_path
 from .publish import write_json
 from .studies.dense import MODELS, PlannedRun, plan_runs, resolve_recipe

@@ -20,8 +20,9 @@ from numpy.typing import ArrayLike
 from torch import nn
 from torchinfo import summary
 
+from .dense_models import dense4, resnet34_baseline
 from .flexconv import FlexConvBase, FlexMode, flex_conv2d
-from .models import cnn3, dense4, flex_cnn, resnet34_baseline, small_cnn_map_size
+from .models import cnn3, flex_cnn, small_cnn_map_size
 from .original import ORIGINAL_DENSE
 
 

@@ -165,6 +165,22 @@ def bench_table(res: dict) -> str:
             ">= 1.1x (CPU), >= 20x (GPU)",
         ),
         ("pooled FlexConv / Conv2d(3, 16, 3) time", f"{res['flexconv_vs_conv2d']['ratio']:.2f}x", "<= 1.5x"),
+        *(
+            [("hybrid FlexConv / Conv2d(3, 16, 3) time", f"{res['hybrid_vs_conv2d']['ratio']:.2f}x", "none set")]
+            if "hybrid_vs_conv2d" in res
+            else []
+        ),
+        *(
+            [
+                (
+                    "joint step (7 combinations, 1 update) / 7 separate steps, flex at 32 px",
+                    f"{res['joint_vs_separate']['ratio']:.2f}x",
+                    "<= 1.0x",
+                )
+            ]
+            if "joint_vs_separate" in res
+            else []
+        ),
         (
             f"training MFU Dense4 / ResNet34 at 128 px ({peak} matmul peak)",
             f"{res['train_mfu']['dense4']:.2f} / {res['train_mfu']['resnet34']:.2f}",

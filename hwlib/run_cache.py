@@ -45,25 +45,28 @@ RunState = Literal["finished", "partial", "new"]
 
 # The hwlib modules whose code decides a trained run's numbers beyond what the key states directly:
 # batching and augmentation, the seed's training subset, the models and layers, the training loop,
-# seeding, device choice, metrics, this key and train_and_test. Decoding and the cache are left
+# seeding, device choice, metrics, this key and train_and_test. Each study hashes the shared ones
+# and its own models only (CHANNEL_SOURCES, DENSE_SOURCES), so a change to notebook 02's networks
+# keeps notebook 01's finished runs and the other way round. Decoding and the cache are left
 # out: what they produce is in the key itself (the data's identity hashes the decoded pixels and
 # labels), so fixing an error message there retrains nothing. Tables, plots, statistics, prose and
 # the runner are left out on purpose, so that rewording a report does not retrain it; what a study
 # trains reaches the key through the run's name, config, batch size, seed, subset, view, data and
 # model shapes.
-TRAINING_SOURCES: tuple[str, ...] = (
+SHARED_SOURCES: tuple[str, ...] = (
     "data/loader.py",
     "data/split.py",
-    "models.py",
-    "flexconv.py",
-    "channel_layers.py",
     "train.py",
     "seed.py",
     "device.py",
     "metrics.py",
     "run_cache.py",
     "studies/runs.py",
+    "image_checks.py",
 )
+CHANNEL_SOURCES: tuple[str, ...] = (*SHARED_SOURCES, "models.py", "flexconv.py", "channel_layers.py")
+DENSE_SOURCES: tuple[str, ...] = (*SHARED_SOURCES, "dense_models.py")
+TRAINING_SOURCES: tuple[str, ...] = tuple(dict.fromkeys((*CHANNEL_SOURCES, *DENSE_SOURCES)))  # every one
 
 
 def fresh_requested() -> bool:
@@ -158,10 +161,10 @@ def model_signature(model: nn.Module) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def run_key(parts: dict) -> str:
-    """16 hex digits over `parts` (JSON with sorted keys), with torch's version and the hash of hwlib's
-    TRAINING_SOURCES."""
-    full = {**parts, "torch": torch.__version__, "hwlib_source": source_hash()}
+def run_key(parts: dict, *, sources: tuple[str, ...] = TRAINING_SOURCES) -> str:
+    """16 hex digits over `parts` (JSON with sorted keys), with torch's version and the hash of the
+    hwlib modules `sources` (a study's: CHANNEL_SOURCES or DENSE_SOURCES)."""
+    full = {**parts, "torch": torch.__version__, "hwlib_source": source_hash(patterns=sources)}
     return hashlib.sha256(json.dumps(full, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -243,5 +246,8 @@ __all__ = [
     "normalised_source",
     "run_key",
     "source_hash",
+    "CHANNEL_SOURCES",
+    "DENSE_SOURCES",
+    "SHARED_SOURCES",
     "split_identity",
 ]

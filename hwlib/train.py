@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from .config import TrainConfig
-from .data.loader import BatchLoader
+from .data.loader import BatchLoader, Views
 from .device import autocast_for, pick_device, synchronize
 from .metrics import ClassificationMetrics, accuracy, classification_metrics
 from .progress import progress_bar
@@ -89,9 +89,11 @@ def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch
 
 
 def to_device(x, y: torch.Tensor, device: torch.device):
-    """Move a batch; x is a tensor or (tensor, channel indices) from BatchLoader(with_channels=True)."""
+    """Move a batch; x is a tensor, (tensor, channel indices) from BatchLoader(with_channels=True),
+    or the :class:`~hwlib.data.loader.Views` of a joint batch (kept a Views)."""
     if isinstance(x, (tuple, list)):
-        return tuple(to_device(t, y, device)[0] for t in x), y.to(device, non_blocking=True)
+        moved = (to_device(t, y, device)[0] for t in x)
+        return (Views(moved) if isinstance(x, Views) else tuple(moved)), y.to(device, non_blocking=True)
     x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
     if x.dim() == 4:  # channels_last: faster convolutions on GPU and (measured: Dense4 +16%) on CPU
         x = x.contiguous(memory_format=torch.channels_last)
@@ -99,7 +101,10 @@ def to_device(x, y: torch.Tensor, device: torch.device):
 
 
 def forward(model: nn.Module, x) -> torch.Tensor:
-    """model(x), or model(x, channels) for a batch that carries channel identities."""
+    """model(x), or model(x, channels) for a batch that carries channel identities; for a joint
+    batch (:class:`~hwlib.data.loader.Views`) the logits of every view, concatenated (7B, classes)."""
+    if isinstance(x, Views):
+        return torch.cat([forward(model, v) for v in x])
     return model(*x) if isinstance(x, tuple) else model(x)
 
 

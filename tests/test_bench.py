@@ -3,10 +3,11 @@ renders as the README's speed table."""
 
 import json
 
+import pytest
 import torch
 
 from hwlib import bench, publish
-from hwlib.models import dense4
+from hwlib.dense_models import dense4
 from hwlib.paths import REPO_ROOT
 
 
@@ -15,6 +16,9 @@ def test_bench_pieces_on_tiny_sizes(make_split):
     assert bench.flexconv_vs_conv2d(cpu, batch=2, repeats=1)["ratio"] > 0
     assert bench.flexconv_batched_vs_loop(cpu, batch=2, repeats=1)["speedup"] > 0
     assert bench.matmul_peak(cpu, n=64, repeats=1)["flops_per_s"] > 0
+    assert bench.hybrid_vs_conv2d(cpu, batch=2, repeats=1)["ratio"] > 0
+    joint = bench.joint_vs_separate(cpu, batch=4, repeats=1)
+    assert joint["views"] == 7 and joint["ratio"] == pytest.approx(joint["joint_s"] / joint["separate_s"])
     data = make_split(8, classes=2, size=32)
     tp = bench.train_throughput(
         dense4(num_classes=2, growth_rate=8, init_channels=8), data, device=cpu, batch=4, steps=2
@@ -34,6 +38,8 @@ def test_run_reports_the_data_stall_not_the_retired_decode_ratio(monkeypatch, ma
 
     monkeypatch.setattr(bench, "flexconv_batched_vs_loop", lambda d, **k: {"speedup": 1.5})
     monkeypatch.setattr(bench, "flexconv_vs_conv2d", lambda d, **k: {"ratio": 0.9})
+    monkeypatch.setattr(bench, "hybrid_vs_conv2d", lambda d, **k: {"ratio": 2.5})
+    monkeypatch.setattr(bench, "joint_vs_separate", lambda d, **k: {"ratio": 0.8})
     monkeypatch.setattr(bench, "matmul_peak", lambda d, **k: {"flops_per_s": 1e11, "n": 8, "dtype": "float32"})
     monkeypatch.setattr(bench, "load_split", lambda *a, **k: make_split(4))
     monkeypatch.setattr(bench, "train_throughput", fake_throughput)
@@ -43,6 +49,7 @@ def test_run_reports_the_data_stall_not_the_retired_decode_ratio(monkeypatch, ma
     assert set(res["data_stall"]) == set(res["train_mfu"]) == {"dense4", "resnet34"}
     table = publish.bench_table(res)
     assert "data stall Dense4 / ResNet34 (cpu loader) | 1.0% / 1.0%" in table and "decode" not in table
+    assert "| 2.50x |" in table and "| 0.80x |" in table  # the hybrid layer and the joint step
 
 
 def test_speed_table_renders_the_committed_json_and_a_gpu_run():

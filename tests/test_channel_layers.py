@@ -64,3 +64,19 @@ def test_known_channels_sets_the_table_and_forward_takes_channel_ids(name):
     net = adaptive_cnn(first=name, num_classes=3, image_size=32, known_channels=5)
     assert net.first_layer.known_channels == 5 and net.fixed_in_channels is None
     assert net(torch.rand(1, 2, 32, 32), channel_ids=[0, 4]).shape == (1, 3)
+
+
+def test_target_param_has_a_private_conv_per_channel_subset():
+    import torch
+
+    from hwlib.channel_layers import channel_adaptive
+
+    torch.manual_seed(0)
+    layer = channel_adaptive("target_param", out_channels=4, known_channels=3)
+    assert sorted(layer.convs) == ["0", "0_1", "0_1_2", "0_2", "1", "1_2", "2"]
+    x = torch.rand(2, 2, 8, 8)
+    y = layer(x, [0, 2])
+    assert torch.allclose(y, layer.convs["0_2"](x))
+    assert torch.allclose(layer(x.flip(1), [2, 0]), y)  # the channels' order does not matter, their ids do
+    with pytest.raises(ValueError, match="knows 3 channels"):
+        layer(torch.rand(1, 1, 8, 8), [3])

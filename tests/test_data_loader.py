@@ -147,3 +147,40 @@ def test_to_device_accepts_batches_already_on_the_device(make_split):
     (x2, ids2), y2 = to_device((x, ids), y, cpu)
     assert torch.equal(x2, x) and x2.is_contiguous(memory_format=torch.channels_last)
     assert ids2 is ids and y2 is y
+
+
+def test_joint_batches_hold_all_seven_views_of_the_same_augmented_images(make_split):
+    from hwlib.data.loader import ALL, Views
+
+    data = make_split(8, size=8)
+    kw = {"batch_size": 4, "shuffle": True, "seed": 3, "flip": True, "crop_pad": 2}
+    joint = list(BatchLoader(data, combo=ALL, with_channels=True, **kw))
+    rgb = list(BatchLoader(data, combo="RGB", **kw))  # the same draws of images, flips and crops
+    assert len(joint) == len(rgb) == 2
+    for (views, y7), (x, y) in zip(joint, rgb):
+        assert isinstance(views, Views) and len(views) == len(COMBOS)
+        assert torch.equal(y7, y.repeat(7))
+        for combo, (v, ids) in zip(COMBOS, views):
+            assert ids.tolist() == channel_indices(combo)
+            assert torch.equal(v, select_channels(x, combo, zero_fill=False))
+    (zviews, _), *_ = BatchLoader(data, combo=ALL, zero_fill=True, batch_size=4)
+    assert all(v.shape == (4, 3, 8, 8) for v in zviews)  # zero-filled views keep 3 channels
+    moved, _ = to_device(joint[0][0], joint[0][1], torch.device("cpu"))
+    assert isinstance(moved, Views) and len(moved) == 7
+
+
+def test_accuracy_on_a_joint_loader_is_the_mean_of_the_seven(make_split):
+    from hwlib.data.loader import ALL
+    from hwlib.models import flex_cnn
+    from hwlib.train import predict
+
+    data = make_split(20, classes=3, size=32)
+    torch.manual_seed(0)
+    model = flex_cnn(num_classes=3, image_size=32, mode="hybrid", known_channels=3)
+    y, p, _ = predict(model, BatchLoader(data, batch_size=8, combo=ALL, with_channels=True))
+    per_combo = []
+    for combo in COMBOS:
+        yc, pc, _ = predict(model, BatchLoader(data, batch_size=8, combo=combo, with_channels=True))
+        per_combo.append(float((yc == pc).mean()))
+    assert len(y) == 7 * 20
+    assert float((y == p).mean()) == pytest.approx(np.mean(per_combo))

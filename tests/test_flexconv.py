@@ -211,3 +211,58 @@ def test_trace_returns_each_stage_of_one_sample(mode):
 def test_original_loop_forward_takes_the_original_layer_only():
     with pytest.raises(ValueError):
         original_loop_forward(PooledFlexConv2d(4), torch.rand(1, 3, 8, 8))
+
+
+def test_the_readme_snippet_runs_on_1_2_3_and_5_channels(capsys):
+    """The README's "FlexConv in your own model" lines, run as they stand there."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## FlexConv in your own model", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"{c} channels -> (2, 10)" for c in (3, 2, 1, 5)]
+
+
+# -- the hybrid layer's switches (notebook 01's ablations) ------------------------------------------
+def _hybrid(**off):
+    torch.manual_seed(0)
+    return flex_conv2d(mode="hybrid", out_channels=4, known_channels=3, ablate=tuple(off))
+
+
+def test_without_the_residual_the_layer_is_its_static_part_as_one_convolution():
+    full, static = _hybrid(), _hybrid(residual=False)
+    static.load_state_dict({k: v for k, v in full.state_dict().items() if k in static.state_dict()})
+    x = torch.rand(2, 2, 12, 12)
+    # the MLP's last layer starts at zero: untrained, the full layer is its static part
+    assert torch.allclose(full(x, [0, 2]), static(x, [0, 2]), atol=1e-6)
+    generator = ("feature2kernel", "extract_conv", "channel_embed")
+    assert not any(n.startswith(generator) for n, _ in static.named_parameters())
+    k = static.generate_kernels(x, [0, 2])
+    assert k.shape == (2, 4, 2, 3, 3) and torch.equal(k[0], k[1])  # the same kernels for every image
+
+
+def test_without_redistribution_absent_kernels_are_dropped():
+    on, off = _hybrid(), _hybrid(redistribution=False)
+    off.load_state_dict(on.state_dict())
+    rows = torch.tensor([0])
+    assert torch.equal(off.static_kernels(rows), on.static[:1])
+    assert torch.allclose(on.static_kernels(rows), on.static[:3].sum(0, keepdim=True))  # R gets G's and B's share
+    full = torch.arange(3)
+    assert torch.equal(off.static_kernels(full), on.static_kernels(full))  # nothing absent: the same
+
+
+def test_context_and_stats_switches_remove_their_inputs():
+    full = _hybrid()
+    n_in = full.feature2kernel[0].in_features
+    assert _hybrid(context=False).feature2kernel[0].in_features == n_in - 8  # embed_dim
+    assert _hybrid(stats=False).feature2kernel[0].in_features == n_in - 2  # mean and std
+    for off in ({"context": False}, {"stats": False}, {"redistribution": False}, {"residual": False}):
+        layer = _hybrid(**off)
+        assert layer(torch.rand(2, 5, 9, 11), [0, 1, 2, 3, 4]).shape == (2, 4, 9, 11)
+    with pytest.raises(ValueError, match="ablate"):
+        flex_conv2d(mode="hybrid", out_channels=4, known_channels=3, ablate=("colour",))
+    with pytest.raises(ValueError, match="ablate"):
+        flex_conv2d(mode="pooled", out_channels=4, ablate=("stats",))

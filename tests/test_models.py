@@ -4,8 +4,10 @@ from torch import nn
 
 from hwlib.channel_layers import ChannelAdaptive
 from hwlib.data import COMBOS, channel_indices
+from hwlib.dense_models import DenseLayer, dense4, resnet34_baseline
 from hwlib.flexconv import HybridFlexConv2d, OriginalFlexConv2d, PooledFlexConv2d
-from hwlib.models import DenseLayer, adaptive_cnn, check_images, cnn3, dense4, flex_cnn, resnet34_baseline
+from hwlib.image_checks import check_images
+from hwlib.models import adaptive_cnn, cnn3, flex_cnn
 
 
 def n_params(m: nn.Module) -> int:

@@ -92,19 +92,19 @@ def test_goal_lines_name_what_settles_them_and_agree_with_the_verdicts(res):
     heads = [line for line in lines if line.startswith("- ")]
     assert [re.match(r"- \*\*(.+?)\*\*", h).group(1) for h in heads] == [g.outcome for g in res.goals()]
     assert "GB" in heads[0] and "-17.5" in heads[0]
-    assert len(lines) == 3 + 7 + 6  # a line per goal, one per part of goals 1 and 3
+    assert len(lines) == 5 + 7 + 7 + 2 + 6  # a line per goal, one per part of the goals over parts
 
 
 def test_exploratory_table_is_labelled_and_uses_holm_p(res):
     t = report.exploratory_table(res)
     assert "exploratory" in t.index.name.lower() and "holm" in t.index.name.lower()
-    assert list(t.index) == ["replicate", "template_mixing"]
+    assert list(t.index) == ["flex - template_mixing", "flex_equal_steps - flex_no_stats"]
     rows = {(r["other"], r["combo"]): r for r in res.exploratory()}
     p = rows[("template_mixing", "RGB")]["p_holm"]
-    assert t.loc["template_mixing", "RGB: p (Holm)"] == f"{p:.3f}"
+    assert t.loc["flex - template_mixing", "RGB: p (Holm)"] == f"{p:.3f}"
     assert re.fullmatch(
         r"[+-]\d+\.\d \[[+-]\d+\.\d, [+-]\d+\.\d\] points",
-        t.loc["replicate", "mean of 7: flex - other [unadjusted 95%]"],
+        t.loc["flex_equal_steps - flex_no_stats", "mean of 7: difference [unadjusted 95%]"],
     )
 
 
@@ -116,15 +116,15 @@ def test_printed_numbers_come_from_the_result(res, one_seed):
 
 def test_findings_state_computed_conditions(res):
     text = report.findings_markdown(res)
-    assert "ahead of replicate" in text and "template_mixing (" not in text  # only Holm-shown differences
-    assert "1 of 5 single models (replicate)" in text and "1 of 7 experts" in text
+    assert "ahead in flex_equal_steps vs flex_no_stats" in text and "template_mixing (" not in text  # Holm-shown only
+    assert "1 of 8 single models (template_mixing)" in text and "1 of 7 experts" in text
     assert "1 of 7 combinations (GB)" in text
 
 
 def test_no_claim_without_an_interval_on_one_seed(one_seed):
     text = report.summary_markdown(one_seed) + report.findings_markdown(one_seed)
     assert {g.outcome for g in one_seed.goals()} == {"not shown"}
-    assert "ahead of" not in text and "straddles" not in text
+    assert "ahead in" not in text and "straddles" not in text
 
 
 def test_no_internal_words(res, one_seed):

@@ -168,3 +168,40 @@ def test_data_identity_sees_a_changed_pixel_or_label(make_split, monkeypatch, fu
         splits = {"val": split}
 
     assert data_identity(Data())["splits"]["val"] == split_identity(split)
+
+
+def test_each_study_hashes_the_shared_sources_and_its_own_models_only():
+    assert set(run_cache.SHARED_SOURCES) <= set(run_cache.CHANNEL_SOURCES) & set(run_cache.DENSE_SOURCES)
+    assert "dense_models.py" not in run_cache.CHANNEL_SOURCES  # notebook 02's networks do not retrain notebook 01
+    assert not {"models.py", "flexconv.py", "channel_layers.py"} & set(run_cache.DENSE_SOURCES)
+    assert set(run_cache.TRAINING_SOURCES) == set(run_cache.CHANNEL_SOURCES) | set(run_cache.DENSE_SOURCES)
+    assert all((run_cache.HWLIB_DIR / p).is_file() for p in run_cache.TRAINING_SOURCES)
+    key = {"name": "x"}
+    assert run_cache.run_key(key, sources=run_cache.CHANNEL_SOURCES) != run_cache.run_key(
+        key, sources=run_cache.DENSE_SOURCES
+    )
+
+
+def test_the_modules_each_study_imports_to_train_are_in_its_sources():
+    """What a study's training code imports from hwlib (transitively, among the modules that decide
+    numbers) is hashed in its key: no model or layer escapes the key."""
+    import ast
+
+    def hwlib_imports(rel: str) -> set[str]:
+        path = run_cache.HWLIB_DIR / rel
+        tree = ast.parse(path.read_text())
+        pkg = path.parent.relative_to(run_cache.HWLIB_DIR).parts
+        out = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = list(pkg[: len(pkg) - node.level + 1])
+                mod = "/".join(base + (node.module.split(".") if node.module else []))
+                for cand in (f"{mod}.py", f"{mod}/__init__.py"):
+                    if (run_cache.HWLIB_DIR / cand).is_file():
+                        out.add(cand)
+        return out
+
+    for sources, models in ((run_cache.CHANNEL_SOURCES, "models.py"), (run_cache.DENSE_SOURCES, "dense_models.py")):
+        for rel in (models, "train.py", "studies/runs.py"):
+            deciding = {m for m in hwlib_imports(rel) if m in run_cache.TRAINING_SOURCES}
+            assert deciding <= set(sources), (rel, deciding - set(sources))

@@ -10,7 +10,7 @@ from hwlib import stats
 from hwlib.data import COMBOS
 from hwlib.metrics import classification_metrics
 from hwlib.studies import ChannelStudyResult, Cost, RunInfo, RunResult
-from hwlib.studies.channels import EXPERTS, EXPLORATORY, PARTIAL, VARIANTS
+from hwlib.studies.channels import EQUAL_STEPS, EXPERTS, EXPLORATORY, PARTIAL, VARIANTS
 
 N = 1000  # test images
 SEEDS = [0, 1, 2]
@@ -31,12 +31,16 @@ def make_run(name: str, best_epoch: int, *, epochs: int = 10, seconds: float = 3
 
 
 def channel_result(seeds: list[int] = SEEDS, *, others_busy: float | None = 0.02) -> ChannelStudyResult:
-    """flex vs hand-made baselines with known outcomes:
+    """flex (joint) and flex_equal_steps (the same answers) vs hand-made baselines with known outcomes:
 
-    * experts = flex on every combination but GB, where they get 15% more images right: goal 1 missed, on GB;
-    * grey_mean = flex with 20% of its right RGB answers wrong: goal 2 met;
-    * cnn3_zero_fill: far behind on five partial combinations, flex with symmetric noise on G: goal 3 not shown;
-    * replicate 8 points behind flex everywhere (shown after Holm), template_mixing flex plus noise (not shown).
+    * experts = flex on every combination but GB, where they get 15% more images right: goals
+      "experts" and "experts_equal_steps" missed, on GB;
+    * replicate and replicate_wide 8 points behind flex everywhere: goal "generated" met;
+    * grey_mean = flex with 20% of its right RGB answers wrong: goal "colour" met;
+    * cnn3_zero_fill: far behind on five partial combinations, flex with symmetric noise on G: goal
+      "zero_fill" not shown;
+    * exploratory: template_mixing flex plus noise (not shown; it peaked late on seed 0),
+      flex_no_stats 8 points behind flex_equal_steps (shown after Holm).
     """
     res = ChannelStudyResult(RunInfo("synth", "test-profile", "test", 32, "cpu", list(seeds)), train_per_class=40)
     shared = np.random.default_rng(7)
@@ -46,6 +50,7 @@ def channel_result(seeds: list[int] = SEEDS, *, others_busy: float | None = 0.02
         base = {c: _flip(truth[c], rng, wrong=0.01, right=0.01) for c in COMBOS}
         rows = {
             "flex": base,
+            EQUAL_STEPS: {c: base[c].copy() for c in COMBOS},
             EXPERTS: {c: _flip(base[c], rng, right=0.3) if c == "GB" else base[c].copy() for c in COMBOS},
             "grey_mean": {c: _flip(base[c], rng, wrong=0.2) for c in COMBOS},
             "cnn3_zero_fill": {
@@ -57,13 +62,20 @@ def channel_result(seeds: list[int] = SEEDS, *, others_busy: float | None = 0.02
                 for c in COMBOS
             },
             "replicate": {c: _flip(base[c], rng, wrong=0.18) for c in COMBOS},
+            "replicate_wide": {c: _flip(base[c], rng, wrong=0.18) for c in COMBOS},
             "template_mixing": {c: _flip(base[c], rng, wrong=0.03, right=0.025) for c in COMBOS},
+            "flex_no_stats": {c: _flip(base[c], rng, wrong=0.18) for c in COMBOS},
         }
         for model, by in rows.items():
             for c, x in by.items():
                 res.correct.setdefault(model, {}).setdefault(c, []).append(x)
     names = [m for m in res.correct if m != EXPERTS]
-    res.runs = {m: [make_run(m, 10 if m == "replicate" and i == 0 else 4) for i in range(len(seeds))] for m in names}
+    res.runs = {
+        m: [make_run(m, 10 if m == "template_mixing" and i == 0 else 4) for i in range(len(seeds))] for m in names
+    }
+    joint = ("flex", "replicate", "replicate_wide", "template_mixing")
+    res.schedule = {m: "joint" if m in joint else "rgb" if m == "cnn3_zero_fill" else "equal_steps" for m in names}
+    res.schedule[EXPERTS] = "own"
     res.runs.update({f"expert_{c}": [make_run(f"expert_{c}", 9 if c == "R" else 5) for _ in seeds] for c in COMBOS})
     res.costs = {
         m: Cost(1000 * (i + 2), 50_000 * (i + 1), {"batch1": 0.5 + i, "batch64": 0.1}, others_busy)
@@ -89,15 +101,23 @@ def _all_verdicts(goals):
         yield from g.parts
 
 
+GOALS = ["experts", "experts_equal_steps", "generated", "colour", "zero_fill"]
+OUTCOMES = ["missed", "missed", "met", "met", "not shown"]
+
+
 def test_goals_outcomes_and_the_part_that_settles_them(res):
-    goals = res.goals()
-    assert [g.outcome for g in goals] == ["missed", "met", "not shown"]
-    experts, colour, zero = goals
+    goals = res.goal_map()
+    assert list(goals) == GOALS and [g.outcome for g in goals.values()] == OUTCOMES
+    assert res.goals() == list(goals.values())
+    experts, colour, zero = goals["experts"], goals["colour"], goals["zero_fill"]
     assert experts.settled_by.goal == "GB" and [p.goal for p in experts.parts] == list(COMBOS)
     assert [p.outcome for p in experts.parts if p.goal not in ("GB", "R")] == ["met"] * 5
     r = next(p for p in experts.parts if p.goal == "R")  # expert_R peaked in the last fifth: no verdict on R
     assert r.outcome == "not shown" and "expert_R" in r.reason and r.interval.low >= r.bar
     assert experts.interval.high < -0.01  # missed: the whole interval below the bar
+    assert goals["experts_equal_steps"].settled_by.goal == "GB"
+    assert [p.goal for p in goals["generated"].parts] == ["replicate", "replicate_wide"]
+    assert all(p.interval.low > 0 for p in goals["generated"].parts)
     assert colour.interval.low >= 0.03
     assert [p.goal for p in zero.parts] == list(PARTIAL) and zero.settled_by.goal == "G"
     assert zero.settled_by.interval.low < 0 < zero.settled_by.interval.high
@@ -107,9 +127,15 @@ def test_a_model_still_improving_makes_its_comparison_not_shown(res):
     import dataclasses
 
     late = dataclasses.replace(res, runs={**res.runs, "grey_mean": [make_run("grey_mean", 10) for _ in SEEDS]})
-    colour = late.goals()[1]
+    colour = late.goal_map()["colour"]
     assert colour.outcome == "not shown" and "grey_mean" in colour.reason and colour.interval.low >= 0.03
-    assert res.still_improving("flex", "grey_mean") == ""
+    assert res.still_improving(EQUAL_STEPS, "grey_mean") == ""
+
+
+def test_training_images_seen_counts_seven_passes_a_joint_batch(res):
+    seen = res.training_images_seen()
+    assert seen["flex"] == 7 * 40 * 10 and seen[EQUAL_STEPS] == 40 * 10  # 40 images, 10 epochs
+    assert seen[EXPERTS] == 7 * 40 * 10  # seven experts, one pass each
 
 
 def test_no_met_straddles_its_bar_and_no_missed_reaches_it(res):
@@ -130,14 +156,16 @@ def test_diff_is_flex_minus_other_unpaired_over_seeds(res):
 
 def test_exploratory_p_values_are_holm_adjusted(res):
     rows = res.exploratory()
-    assert [(r["other"], r["combo"]) for r in rows] == [
-        (m, c) for m in EXPLORATORY if m in res.correct for c in ("RGB", "mean of 7")
-    ]
+    assert [(r["model"], r["other"], r["combo"]) for r in rows] == [
+        (model, m, c) for model, others in EXPLORATORY.items() for m in others if m in res.correct
+        for c in ("RGB", "mean of 7")
+    ]  # fmt: skip
     assert [r["p_holm"] for r in rows] == pytest.approx(stats.holm([r["p"] for r in rows]))
     assert all(r["p_holm"] >= r["p"] for r in rows)
     by = {(r["other"], r["combo"]): r for r in rows}
-    assert by[("replicate", "mean of 7")]["p_holm"] < 0.05 and by[("replicate", "RGB")]["estimate"] > 0
-    assert by[("template_mixing", "RGB")]["p_holm"] > 0.05
+    assert by[("flex_no_stats", "mean of 7")]["p_holm"] < 0.05 and by[("flex_no_stats", "RGB")]["estimate"] > 0
+    assert by[("flex_no_stats", "RGB")]["model"] == EQUAL_STEPS
+    assert by[("template_mixing", "RGB")]["p_holm"] > 0.05 and by[("template_mixing", "RGB")]["model"] == "flex"
 
 
 def test_one_seed_has_no_interval_and_no_verdict():
@@ -148,9 +176,8 @@ def test_one_seed_has_no_interval_and_no_verdict():
 
 def test_last_fifth_and_mean_of_seven(res):
     late = res.last_fifth()
-    assert (
-        late["replicate"] and not late["flex"] and not late["grey_mean"] and late["expert_R"] and not late["expert_RGB"]
-    )
+    assert late["template_mixing"] and not late["flex"] and not late["grey_mean"]
+    assert late["expert_R"] and not late["expert_RGB"]
     assert res.mean_of_seven("flex") == pytest.approx(np.mean([res.accuracy["flex"][c] for c in COMBOS]))
 
 
@@ -159,10 +186,11 @@ def test_json_round_trips_the_numbers(res, tmp_path):
     assert d["seeds"] == SEEDS and d["train_per_class"] == 40 and d["combos"] == list(COMBOS)
     assert d["accuracy_by_seed"]["flex"]["RGB"] == pytest.approx(res.accuracy_by_seed["flex"]["RGB"])
     assert d["mean_of_7"]["flex"] == pytest.approx(res.mean_of_seven("flex"))
-    assert [g["outcome"] for g in d["goals"]] == ["missed", "met", "not shown"]
+    assert [g["outcome"] for g in d["goals"]] == OUTCOMES
     assert d["goals"][0]["settled_by"] == "GB"
     assert len(d["exploratory"]) == 4 and d["models"]["experts"]["params"] == 12_345
-    assert d["runs"]["replicate"][0]["best_epoch"] == 10 and len(d["history"]["flex"]) == 3
+    assert d["runs"]["template_mixing"][0]["best_epoch"] == 10 and len(d["history"]["flex"]) == 3
+    assert d["training_images_seen"] == res.training_images_seen() and set(d["schedule"]) == set(res.schedule)
     from hwlib.studies.runs import unpack_bits
 
     assert np.array_equal(unpack_bits(d["correct"]["flex"]["GB"][1]), res.correct["flex"]["GB"][1])
@@ -179,3 +207,20 @@ def test_every_variant_builds_and_takes_the_channels_it_is_trained_on():
         x = torch.rand(2, 3 if v.zero_fill else 2, 32, 32)
         out = model(x, torch.tensor(ids)) if v.with_channels else model(x)
         assert out.shape == (2, 3), v.name
+
+
+def test_replicate_wide_matches_flex_parameters_and_ablations_switch_one_part():
+    from hwlib.studies.channels import VARIANT_BY_NAME, count_params
+
+    size = {"num_classes": 10, "image_size": 32}
+    flex = count_params(VARIANT_BY_NAME["flex"].build(**size))
+    wide = VARIANT_BY_NAME["replicate_wide"].build(**size)
+    per_unit = 32 * 2 * 2 + 1 + 10  # one more fc1 unit: its weights from the 32x2x2 map, bias, fc2 weights
+    assert abs(count_params(wide) - flex) <= per_unit / 2 and wide.fc1.out_features > 128
+    assert count_params(VARIANT_BY_NAME["replicate"].build(**size)) < flex
+    for part in ("residual", "context", "stats", "redistribution"):
+        layer = VARIANT_BY_NAME[f"flex_no_{part}"].build(**size).first_layer
+        assert not getattr(layer, part) and all(getattr(layer, p) for p in ("residual", "context", "stats",
+                                                                          "redistribution") if p != part)  # fmt: skip
+    assert {v.schedule for v in VARIANTS if v.name in ("flex", "replicate", "replicate_wide", "template_mixing",
+                                                          "target_param")} == {"joint"}  # fmt: skip

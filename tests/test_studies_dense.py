@@ -57,7 +57,7 @@ def test_the_plan_trains_every_budget_model_and_seed_strong_first():
 
 
 def test_final_conv_map_size():
-    from hwlib.models import dense4, resnet34_baseline
+    from hwlib.dense_models import dense4, resnet34_baseline
     from hwlib.studies.dense import final_conv_map_size
 
     assert final_conv_map_size(resnet34_baseline(num_classes=10), image_size=32) == 1

@@ -8,6 +8,12 @@ pixels are the same as on the CPU. Pixels are scaled to [0, 1] exactly as the or
 (`image.float() / 255`). Channel combinations are named by the letters they keep ("RGB", "RG",
 "GB", "RB", "R", "G", "B") and given to the model either as a real subset (C = 1, 2 or 3 channels,
 for FlexConv) or zero-filled to 3 channels (for naive models that need a fixed C).
+
+`combo=ALL` ("all") gives every batch as all seven combinations at once: x is a :class:`Views` of
+seven inputs (one per combination, in COMBOS order) and y the labels repeated seven times, so
+one forward over the views and one loss over 7B predictions train every combination on every
+batch (joint training, as slimmable networks do), and accuracy on such a loader is the mean of
+the seven combinations' accuracies.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import torch
 from .split import SplitTensors
 
 COMBOS: tuple[str, ...] = ("RGB", "RG", "GB", "RB", "R", "G", "B")
+RANDOM = "random"  # a loader's combo: one combination drawn per batch (how many channels, then which)
+ALL = "all"  # a loader's combo: every batch as all seven combinations (joint training; mean-of-seven eval)
 _INDEX = {"R": 0, "G": 1, "B": 2}
 
 
@@ -50,6 +58,13 @@ def sample_combo(generator: torch.Generator) -> str:
     k = int(torch.randint(1, 4, (1,), generator=generator))
     choices = [c for c in COMBOS if len(c) == k]
     return choices[int(torch.randint(len(choices), (1,), generator=generator))]
+
+
+class Views(tuple):
+    """The seven inputs of one joint batch (COMBOS order): each a (B, C, H, W) tensor, or a
+    (tensor, channel ids) pair for a model told which channels it gets. :func:`hwlib.train.forward`
+    runs the model on each and concatenates the logits (7B, classes), matching the loader's
+    labels repeated seven times."""
 
 
 def _reflect(i: torch.Tensor, n: int) -> torch.Tensor:
@@ -136,7 +151,8 @@ class BatchLoader:
         batch_size: images per batch.
         shuffle: reshuffle every epoch; the order depends only on (seed, epoch), so a resumed run
             sees the same batches as an uninterrupted one (call :meth:`set_epoch`).
-        combo: channel combination fed to the model, or "random" for a new combination per batch.
+        combo: channel combination fed to the model, RANDOM ("random") for a new combination per
+            batch, or ALL ("all") for all seven per batch (x a :class:`Views`, y repeated 7 times).
         zero_fill: give 3 channels with absent ones zeroed, instead of the subset.
         flip: random horizontal flips (augmentation).
         crop_pad: random crops: pad each image by this many pixels (reflect) and crop back at a
@@ -168,7 +184,7 @@ class BatchLoader:
         device: torch.device | str | None = None,
         resident: bool | None = None,
     ):
-        if combo != "random":
+        if combo not in (RANDOM, ALL):
             channel_indices(combo)
         if with_channels and zero_fill:
             raise ValueError("with_channels gives the present channels' identities; it needs zero_fill=False")
@@ -224,7 +240,7 @@ class BatchLoader:
             plan.offsets.append(
                 torch.randint(0, 2 * self.crop_pad + 1, (len(idx), 2), generator=g) if self.crop_pad else None
             )
-            plan.combos.append(sample_combo(g) if self.combo == "random" else self.combo)
+            plan.combos.append(sample_combo(g) if self.combo == RANDOM else self.combo)
         return plan
 
     def _channel_ids(self, combo: str, cache: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -246,12 +262,13 @@ class BatchLoader:
         with torch.cuda.stream(stream):
             return x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
 
-    def _finish(self, x: torch.Tensor, flip: torch.Tensor | None, offsets: torch.Tensor | None, combo: str):
-        """(B, 3, S, S) uint8 on the device -> (B, C, S, S) float in [0, 1], flipped, cropped, channels picked."""
+    def _finish(self, x: torch.Tensor, flip: torch.Tensor | None, offsets: torch.Tensor | None, combo: str | None):
+        """(B, 3, S, S) uint8 on the device -> (B, C, S, S) float in [0, 1], flipped, cropped, channels
+        picked (combo None: all three kept)."""
         if flip is not None or offsets is not None:
             x = flip_crop(x, flip=flip, offsets=offsets, pad=self.crop_pad)  # on uint8: 4x less to move
         x = x.float().div_(255.0)  # (B, 3, H, W) in [0, 1]
-        return select_channels(x, combo, zero_fill=self.zero_fill)
+        return x if combo is None else select_channels(x, combo, zero_fill=self.zero_fill)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor | tuple[torch.Tensor, torch.Tensor], torch.Tensor]]:
         plan, dev = self.plan(), self.target
@@ -287,5 +304,14 @@ class BatchLoader:
                 x.record_stream(main)
                 y.record_stream(main)
             nxt = fetch(b + 1) if b + 1 < len(sizes) else None  # type: ignore[assignment]  # None only after the last batch  # one batch ahead
+            if plan.combos[b] == ALL:  # the flips and crops of batch b, shared by its seven views
+                x = self._finish(x, flips[b], offsets[b], None)  # (B, 3, H, W)
+                views = Views(self._view(select_channels(x, c, zero_fill=self.zero_fill), c, ids) for c in COMBOS)
+                yield views, y.repeat(len(COMBOS))  # 7 inputs, (7B,) labels
+                continue
             x = self._finish(x, flips[b], offsets[b], plan.combos[b])
-            yield ((x, self._channel_ids(plan.combos[b], ids)) if self.with_channels else x), y
+            yield self._view(x, plan.combos[b], ids), y
+
+    def _view(self, x: torch.Tensor, combo: str, ids: dict[str, torch.Tensor]):
+        """A model's input for `combo`: x, or (x, channel ids) when the model is told its channels."""
+        return (x, self._channel_ids(combo, ids)) if self.with_channels else x

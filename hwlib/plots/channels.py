@@ -3,7 +3,7 @@
 * :func:`plot_gap_to_experts` - how far is one FlexConv model (and the strongest baselines) from the
   seven per-combination experts, on each combination? (points, with 95% intervals, the goal's bar)
 * :func:`plot_cost_accuracy` - what does each model's mean accuracy over the seven combinations cost
-  in parameters? (every point labelled, with its interval)
+  in parameters, or in training (image-combination passes)? (every point labelled, with its interval)
 * :func:`plot_flexconv_flow` - what does the trained FlexConv layer do with one image: how alike are
   the kernels it uses for R, G and B, and how much does the generated residual change them?
 
@@ -51,14 +51,15 @@ def _styles(names: list[str]) -> dict[str, tuple]:
 def plot_gap_to_experts(
     res: ChannelStudyResult, *, models: list[str] | None = None, bar: float = -0.01, title: str
 ) -> plt.Figure:
-    """Accuracy of each model in `models` (default: flex and the three strongest channel-adaptive
-    baselines) minus the per-combination experts', on every combination and on the mean of seven:
-    a dot per estimate with its 95% interval [low, high] (none with one seed), a line at 0 (as good
-    as the experts) and one at `bar` (goal 1: within 1 point)."""
+    """Accuracy of each model in `models` (default: flex, flex_equal_steps and the two strongest
+    channel-adaptive baselines of flex's schedule) minus the per-combination experts', on every
+    combination and on the mean of seven: a dot per estimate with its 95% interval [low, high]
+    (none with one seed), a line at 0 (as good as the experts) and one at `bar` (goal 1: within 1
+    point)."""
     from ..report.channels import strongest_baselines
-    from ..studies.channels import EXPERTS
+    from ..studies.channels import EQUAL_STEPS, EXPERTS
 
-    models = models or ["flex", *strongest_baselines(res, 3)]
+    models = models or [m for m in ("flex", EQUAL_STEPS, *strongest_baselines(res, 2)) if m in res.correct]
     combos = [*COMBOS, MEAN7]
     styles = _styles(models)
     fig, ax = plt.subplots(figsize=(10.5, 4.6))
@@ -130,22 +131,37 @@ def _spread_labels(ax, xy: Mapping[str, tuple[float, float]], fig) -> list:
     return list(texts.values())
 
 
-def plot_cost_accuracy(res: ChannelStudyResult, *, title: str) -> plt.Figure:
-    """One point per model: parameters (log scale; the experts: all seven together) against the mean
-    accuracy over the seven combinations, with its 95% interval (over seeds and test images; none with
-    one seed); a distinct colour and marker per model and its name beside it."""
+X_AXES = {  # plot_cost_accuracy's x: (label, what it counts)
+    "params": "parameters (log scale; experts: all seven together; models of nearly equal size drawn side by side)",
+    "images_seen": "image-combination passes in training (log scale; a joint batch of B images is 7B; experts: "
+    "all seven together; models with equal counts drawn side by side)",
+}
+
+
+def plot_cost_accuracy(res: ChannelStudyResult, *, title: str, x: str = "params") -> plt.Figure:
+    """One point per model: its cost (x="params": parameters, the experts all seven together;
+    x="images_seen": image-combination passes in training, the experts' summed) on a log scale
+    against the mean accuracy over the seven combinations, with its 95% interval (over seeds and
+    test images; none with one seed); a distinct colour and marker per model and its name beside it."""
     from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
-    names = [m for m in res.correct if m in res.costs]
+    if x == "params":
+        cost = {m: float(res.costs[m].params) for m in res.correct if m in res.costs}
+    elif x == "images_seen":
+        seen = res.training_images_seen()
+        cost = {m: float(seen[m]) for m in res.correct if m in seen}
+    else:
+        raise ValueError(f"x must be one of {', '.join(X_AXES)}, got {x!r}")
+    names = list(cost)
     styles = _styles(names)
     fig, ax = plt.subplots(figsize=(10, 5.6))
     xy, ends = {}, []
-    # models within 5% of each other's size are drawn side by side (x spread by 6% a step) so every
-    # interval can be read; their parameter counts are in the cost table
-    order = sorted(names, key=lambda m: res.costs[m].params)
+    # models within 5% of each other's cost are drawn side by side (x spread by 6% a step) so every
+    # interval can be read; their numbers are in the tables
+    order = sorted(names, key=lambda m: cost[m])
     groups: list[list[str]] = []
     for m in order:
-        if groups and res.costs[m].params <= 1.05 * res.costs[groups[-1][0]].params:
+        if groups and cost[m] <= 1.05 * cost[groups[-1][0]]:
             groups[-1].append(m)
         else:
             groups.append([m])
@@ -153,12 +169,12 @@ def plot_cost_accuracy(res: ChannelStudyResult, *, title: str) -> plt.Figure:
     for m in names:
         iv = stats.accuracy_interval(res.sample(m, MEAN7))
         ends += [iv.low, iv.high] if iv.exists else []
-        x = res.costs[m].params * spread[m]
+        px = cost[m] * spread[m]
         colour, marker = styles[m]
         err = [[iv.estimate - iv.low], [iv.high - iv.estimate]] if iv.exists else None
-        ax.errorbar(x, iv.estimate, yerr=err, fmt=marker, color=colour, ms=8, mec="black", mew=0.5, capsize=3,
+        ax.errorbar(px, iv.estimate, yerr=err, fmt=marker, color=colour, ms=8, mec="black", mew=0.5, capsize=3,
                     lw=1.2, zorder=4)  # fmt: skip
-        xy[m] = (x, iv.estimate)
+        xy[m] = (px, iv.estimate)
     xs = [x for x, _ in xy.values()]
     ys = [y for _, y in xy.values()]
     ax.set_xscale("log")
@@ -169,7 +185,7 @@ def plot_cost_accuracy(res: ChannelStudyResult, *, title: str) -> plt.Figure:
     lo, hi = min([*ys, *ends]), max([*ys, *ends])  # every interval drawn whole
     span = (hi - lo) or 0.05
     ax.set_ylim(lo - 0.05 * span, hi + 0.05 * span)
-    ax.set_xlabel("parameters (log scale; experts: all seven together; models of nearly equal size drawn side by side)")
+    ax.set_xlabel(X_AXES[x])
     ax.set_ylabel("test accuracy, mean of the 7 combinations")
     n = res.sample(names[0], "RGB").seeds
     note = "bars: 95% interval over seeds and test images" if n > 1 else "one seed: no intervals"

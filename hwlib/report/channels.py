@@ -2,14 +2,14 @@
 :class:`~hwlib.studies.channels.ChannelStudyResult` (and, for the limitations, the data's facts).
 
 * :func:`summary_markdown` - the answer (goal verdicts), what it is measured against, the main limit.
-* :func:`accuracy_table`, :func:`exploratory_table`, :func:`cost_table`, :func:`diversity_table`,
-  :func:`original_comparison` - DataFrames.
+* :func:`accuracy_table`, :func:`schedule_table`, :func:`exploratory_table`, :func:`cost_table`,
+  :func:`diversity_table`, :func:`original_comparison` - DataFrames.
 * :func:`goal_lines`, :func:`findings_markdown`, :func:`limitations_markdown`, :func:`cost_note` - Markdown.
 * :func:`strongest_baselines` - which baselines the findings and the figures single out.
 
 Notation (:mod:`hwlib.stats`): "mean ± sd (n seeds)" is a spread over seeds; "[low, high]" a 95%
-interval covering seeds and test images, unpaired across models; differences are flex minus the
-other model, in points.
+interval covering seeds and test images, unpaired across models; differences are the first model
+minus the other, in points.
 """
 
 from __future__ import annotations
@@ -22,19 +22,18 @@ import pandas as pd
 from ..data.loader import COMBOS
 from ..original import ORIGINAL_FLEX
 from ..stats import Interval, Verdict, interval_text, mean_sd
-from ..studies.channels import BASELINES, EXPERTS, ChannelStudyResult
+from ..studies.channels import EQUAL_STEPS, EXPERTS, JOINT_CONTROLS, MEAN7, SCHEDULES, ChannelStudyResult
 from .common import part_lines, setting_text, verdict_line
 
 MAIN = "flex"
-MEAN7 = "mean of 7"
 QUIET = 0.1  # latency is reported only when other processes used less than this share of the CPU
 ALPHA = 0.05  # an exploratory difference is shown when its Holm-adjusted p is below this
-GOAL_NAMES = ("experts", "colour", "zero_fill")  # the order of ChannelStudyResult.goals()
-BASELINE_NAMES = tuple(v.name for v in BASELINES)
-GOAL_AGAINST = {
-    "experts": "the seven per-combination experts",
-    "grey_mean": "the channel-mean (greyscale) CNN `grey_mean`",
-    "cnn3_zero_fill": "the zero-filled RGB CNN `cnn3_zero_fill`",
+GOAL_AGAINST = {  # goal key (ChannelStudyResult.goal_map) -> what it is measured against
+    "experts": "the seven per-combination experts, at their total training compute",
+    "experts_equal_steps": "the same experts, with flex trained at one expert's compute (`flex_equal_steps`)",
+    "generated": "flex's own static part (`replicate`, as built and widened to flex's parameters), same schedule",
+    "colour": "the channel-mean (greyscale) CNN `grey_mean`, at one expert's compute",
+    "zero_fill": "the zero-filled RGB CNN `cnn3_zero_fill`, at one expert's compute",
 }
 
 
@@ -78,16 +77,16 @@ def _mean7_by_seed(res: ChannelStudyResult, model: str) -> list[float]:
 
 
 def strongest_baselines(res: ChannelStudyResult, n: int = 3) -> list[str]:
-    """The `n` channel-adaptive baselines (not the flex ablations, not the zero-filled CNN) with the
-    highest best validation accuracy (RGB, mean over seeds), best first."""
-    names = [m for m in BASELINE_NAMES if m in res.correct and m != "cnn3_zero_fill"]
+    """The `n` channel-adaptive baselines trained with flex's own schedule (joint: replicate,
+    replicate_wide, template_mixing, target_param) with the highest best validation accuracy (mean of
+    the seven combinations, mean over seeds), best first."""
+    names = [v.name for v in JOINT_CONTROLS if v.name in res.correct]
     return sorted(names, key=res.val_best, reverse=True)[:n]  # chosen on validation, never on test
 
 
 def _goals(res: ChannelStudyResult) -> dict[str, Verdict]:
-    """Goal key ('experts', 'colour', 'zero_fill') -> verdict, for the goals this result has."""
-    present = [k for k, model in zip(GOAL_NAMES, (EXPERTS, "grey_mean", "cnn3_zero_fill")) if model in res.correct]
-    return dict(zip(present, res.goals()))
+    """Goal key -> verdict, for the goals this result has (ChannelStudyResult.goal_map)."""
+    return res.goal_map()
 
 
 def _no_interval(v: Verdict) -> bool:
@@ -129,20 +128,32 @@ def accuracy_table(res: ChannelStudyResult) -> pd.DataFrame:
 
 
 def exploratory_table(res: ChannelStudyResult) -> pd.DataFrame:
-    """flex minus each other channel-adaptive model on RGB and on the mean of seven: the difference
-    with its 95% interval (points) and its p-value Holm-adjusted over every row and column here."""
+    """The main model of each schedule minus each other model trained the same way, on RGB and on
+    the mean of seven: the difference with its 95% interval (points) and its p-value Holm-adjusted
+    over every row and column here."""
     rows: dict[str, dict[str, str]] = {}
     explo = res.exploratory()
     for r in explo:
         low, high = (float("nan") if v is None else v for v in r["interval"])
         iv = Interval(r["estimate"], low, high)
-        row = rows.setdefault(r["other"], {})
-        row[f"{r['combo']}: flex - other [unadjusted 95%]"] = interval_text(iv, points=True)
+        row = rows.setdefault(f"{r['model']} - {r['other']}", {})
+        row[f"{r['combo']}: difference [unadjusted 95%]"] = interval_text(iv, points=True)
         row[f"{r['combo']}: p (Holm)"] = _p_text(r["p_holm"])
+        row["schedule"] = res.schedule.get(r["other"], "")
     df = pd.DataFrame(rows).T
-    df = df.rename_axis(f"exploratory, Holm over {len(explo)} comparisons: flex vs")
-    df.attrs["title"] = f"Exploratory: flex minus each other model (Holm-adjusted over {len(explo)} comparisons)"
+    df = df.rename_axis(f"exploratory, Holm over {len(explo)} comparisons")
+    df.attrs["title"] = f"Exploratory: each model against the main model of its schedule (Holm over {len(explo)})"
     return df
+
+
+def schedule_table(res: ChannelStudyResult) -> pd.DataFrame:
+    """How each model was trained: its schedule and the image-combination passes it saw in training
+    (the experts': summed over the seven)."""
+    seen = res.training_images_seen()
+    rows = {
+        m: {"schedule": SCHEDULES[k], "training image-combination passes": seen.get(m)} for m, k in res.schedule.items()
+    }
+    return pd.DataFrame(rows).T.rename_axis("model")
 
 
 def cost_table(res: ChannelStudyResult) -> pd.DataFrame:
@@ -269,23 +280,27 @@ def summary_markdown(res: ChannelStudyResult) -> str:
     """The notebook's Summary: the answer, what it is measured against and on what budget, the main
     limit (lines 3-5), then each goal's verdict and the headline accuracies."""
     goals = _goals(res)
-    against = [
-        GOAL_AGAINST[m] + f" (goal {i})"
-        for i, m in enumerate((m for m in (EXPERTS, "grey_mean", "cnn3_zero_fill") if m in res.correct), 1)
-    ]
+    against = [GOAL_AGAINST[k] + f" (goal {i})" for i, k in enumerate(goals, 1)]
     epochs = _epochs(res)
     tpc = res.train_per_class
+    seen = res.training_images_seen()
     budget = (
         (f"{epochs} epoch{'s' if epochs != 1 else ''}" if epochs is not None else "the profile's epochs")
         + " on "
         + (f"{tpc} training images per class drawn per seed" if tpc else "all training images")
         + (f", {_seeds_text(_seed_count(res))} {res.info.seeds}, {_test_images(res):,} test images")
     )
+    if MAIN in seen and EXPERTS in seen:
+        budget += (
+            f"; flex and its joint controls see all seven combinations in every batch ({seen[MAIN]:,} "
+            f"image-combination passes, the seven experts together {seen[EXPERTS]:,}), the other single models "
+            "one combination per batch"
+        )
     lines = [
         f"**Summary** ({setting_text(res.info)})",
         "",
         f"- **Answer**: {_answer(res)}." if goals else "- **Answer**: this result has no goal's baseline.",
-        f"- **Against**: {', '.join(against)}; every model trained for {budget}.",
+        f"- **Against**: {'; '.join(against)}. Every model trained for {budget}.",
         f"- **Main limit**: {_main_limit(res)}.",
         "",
         *(_verdict_line(v) for v in goals.values()),
@@ -310,6 +325,21 @@ def summary_markdown(res: ChannelStudyResult) -> str:
     return "\n".join(lines)
 
 
+def _bounds(row: dict) -> tuple[float, float]:
+    low, high = (float("nan") if v is None else v for v in row["interval"])
+    return low, high
+
+
+def _generated_word(v: Verdict) -> str:
+    if v.reason:
+        return f"not shown ({v.reason})"
+    return {
+        "met": "the generated part is shown to add accuracy",
+        "missed": "the generated part is shown to cost accuracy",
+        "not shown": "no difference is shown",
+    }[v.outcome]
+
+
 def _shown(res: ChannelStudyResult) -> tuple[dict[str, list[str]], dict[str, list[str]], list[dict]]:
     """(flex ahead of, flex behind, all rows): model -> ['RGB, Holm p 0.012', ...] for the
     exploratory rows whose Holm-adjusted p is below ALPHA (their interval excludes 0 after Holm)."""
@@ -321,7 +351,7 @@ def _shown(res: ChannelStudyResult) -> tuple[dict[str, list[str]], dict[str, lis
         if p is None or math.isnan(p) or p >= ALPHA:
             continue
         side = ahead if r["estimate"] > 0 else behind
-        side.setdefault(r["other"], []).append(f"{r['combo']}, Holm p {_p_text(p)}")
+        side.setdefault(f"{r['model']} vs {r['other']}", []).append(f"{r['combo']}, Holm p {_p_text(p)}")
     return ahead, behind, rows
 
 
@@ -329,7 +359,9 @@ def findings_markdown(res: ChannelStudyResult) -> str:
     """The notebook's Findings: which differences are shown, where the experts lead, the schedule,
     the layer's kernels and the cost; every number from the result, every condition computed."""
     n = _seed_count(res)
-    head = f"**Findings** ({_seeds_text(n)} {res.info.seeds}; differences are flex minus the other model, in points)"
+    head = (
+        f"**Findings** ({_seeds_text(n)} {res.info.seeds}; differences are the first model minus the other, in points)"
+    )
     lines = [head, ""]
     singles = _single_models(res)
     ranked = sorted(singles, key=res.mean_of_seven, reverse=True)
@@ -345,15 +377,15 @@ def findings_markdown(res: ChannelStudyResult) -> str:
         )
     elif rows:
         said = [
-            f"flex is {word} " + "; ".join(f"{m} ({'; '.join(where)})" for m, where in side.items())
-            for word, side in (("ahead of", ahead), ("behind", behind))
+            f"the main model is {word} in " + "; ".join(f"{m} ({'; '.join(where)})" for m, where in side.items())
+            for word, side in (("ahead", ahead), ("behind", behind))
             if side
         ]
         shown = sum(len(w) for side in (ahead, behind) for w in side.values())
         others = len({r["other"] for r in rows})
         lines.append(
-            f"- Exploratory comparisons (flex minus {others} other models on RGB and on the mean of seven, Holm over "
-            f"{len(rows)}): "
+            f"- Exploratory comparisons ({others} models against the main model of their schedule, flex or "
+            f"{EQUAL_STEPS}, on RGB and on the mean of seven, Holm over {len(rows)}): "
             + (
                 ". ".join(said) + f". The other {len(rows) - shown} are not shown to differ"
                 if said
@@ -374,6 +406,24 @@ def findings_markdown(res: ChannelStudyResult) -> str:
             )
         else:
             lines.append(f"- flex's mean is at or above the experts' on all {len(parts)} combinations.")
+    if "generated" in goals:
+        for p in goals["generated"].parts:
+            lines.append(
+                f"- flex minus {p.goal} (same joint schedule) on the mean of seven: "
+                f"{interval_text(p.interval, points=True)}: {_generated_word(p)}."
+            )
+    ablations = [r for r in res.exploratory() if r["model"] == EQUAL_STEPS and r["other"].startswith("flex_no_")]
+    if ablations:
+        lines.append(
+            f"- Ablations of the layer ({EQUAL_STEPS} minus the layer without one part, mean of seven, one expert's "
+            "compute): "
+            + "; ".join(
+                f"{r['other']} {interval_text(Interval(r['estimate'], *_bounds(r)), points=True)}"
+                for r in ablations
+                if r["combo"] == MEAN7
+            )
+            + " (positive: the part helps)."
+        )
     if EXPERTS in res.correct and "cnn3_zero_fill" in res.correct:
         pairs = zip(res.correct[EXPERTS]["RGB"], res.correct["cnn3_zero_fill"]["RGB"])
         same = all(np.array_equal(a, b) for a, b in pairs)
@@ -457,6 +507,18 @@ def limitations_markdown(res: ChannelStudyResult, *, data) -> str:
         "measured while other work shared the machine, so they are not speed figures). " + cost_note(res),
         "- One recipe (the original's: Adam, constant learning rate, no augmentation) for every model; a recipe "
         "tuned per model could change the ranking.",
+        *(
+            [
+                "- Schedules: flex and its joint controls train on all seven combinations of every batch (the mean "
+                "of the seven losses, one step); in-place distillation from the RGB view and a per-combination "
+                f"scale and shift were not tried. The layer's ablations are measured at one expert's compute, "
+                f"against {EQUAL_STEPS}, not at the joint schedule."
+            ]
+            if MAIN in res.schedule
+            else []
+        ),
+        "- Beyond three channels the layer is checked for shapes only (the shapes cell above); no accuracy with a "
+        "fourth or fifth input channel is measured here.",
         "- The original report's numbers (50 classes, 128 px, its own images and splits, one run) are placed beside "
         "these, not compared with them.",
     ]
@@ -474,6 +536,7 @@ __all__ = [
     "goal_lines",
     "limitations_markdown",
     "original_comparison",
+    "schedule_table",
     "strongest_baselines",
     "summary_markdown",
 ]

@@ -19,15 +19,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from torch import nn
 
 from .. import stats
 from ..channel_layers import AdaptiveFirst
 from ..config import ChannelStudySettings
-from ..data.loader import COMBOS
+from ..data.loader import ALL, COMBOS, RANDOM
 from ..data.prepare import LoadedData
 from ..device import device_name, pick_device
 from ..flexconv import FlexConvBase, FlexMode, kernel_diversity
 from ..models import SmallCNN, adaptive_cnn, cnn3, flex_cnn
+from ..run_cache import CHANNEL_SOURCES
 from ..stats import Sample, Verdict
 from ..train import TrainConfig, history_best
 from .costs import Cost, measure_cost
@@ -35,6 +37,17 @@ from .results import RunInfo, StudyResult
 from .runs import RunResult, correct_by_combo, pack_bits, train_and_test
 
 PARTIAL = COMBOS[1:]  # the six combinations with a channel missing
+MEAN7 = "mean of 7"  # the score per image averaged over the seven combinations
+
+
+Schedule = Literal["joint", "equal_steps", "rgb", "own"]
+SCHEDULES: dict[str, str] = {  # how a model was trained, for the tables and the JSON's `schedule`
+    "joint": "all seven combinations every batch (joint training): the seven experts' total compute",
+    "equal_steps": "one combination drawn per batch (how many channels, then which): one expert's compute",
+    "rgb": "RGB only: one expert's compute",
+    "own": "each expert on its own combination",
+}
+TRAIN_COMBO = {"joint": ALL, "equal_steps": RANDOM, "rgb": "RGB"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,10 +57,16 @@ class Variant:
     name: str
     what: str  # one line for the tables
     kind: Literal["flex", "cnn3", "adaptive"]
-    train_combo: str = "random"  # "random" = channel-subset training (how many channels, then which)
+    schedule: Schedule = "equal_steps"
     mode: FlexMode = "hybrid"  # flex: FlexConv mode
     known_channels: int = 3  # flex: size of the channel-identity table (0: channel-blind)
+    ablate: tuple[str, ...] = ()  # flex, hybrid: parts switched off (hwlib.flexconv.ABLATABLE)
     first: AdaptiveFirst | None = None  # adaptive: which channel-adaptive first layer
+    match_params: bool = False  # adaptive: fc1 widened to the main model's parameter count
+
+    @property
+    def train_combo(self) -> str:
+        return TRAIN_COMBO[self.schedule]
 
     @property
     def zero_fill(self) -> bool:  # naive CNNs get 3 channels, absent ones zeroed
@@ -64,30 +83,97 @@ class Variant:
                 image_size=image_size,
                 mode=self.mode,
                 known_channels=self.known_channels if self.mode != "original" else 0,
+                ablate=self.ablate,
             )
         if self.kind == "adaptive":
             if self.first is None:
                 raise ValueError(f"variant {self.name!r}: kind='adaptive' needs first= (which channel-adaptive layer)")
-            return adaptive_cnn(first=self.first, num_classes=num_classes, image_size=image_size)
+            hidden = 128
+            if self.match_params:
+                target = count_params(MAIN.build(num_classes=num_classes, image_size=image_size))
+                hidden = matching_hidden(self.first, target, num_classes=num_classes, image_size=image_size)
+            return adaptive_cnn(first=self.first, num_classes=num_classes, image_size=image_size, hidden=hidden)
         return cnn3(num_classes=num_classes, image_size=image_size)
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def matching_hidden(first: AdaptiveFirst, target: int, *, num_classes: int, image_size: int) -> int:
+    """The fc1 width at which adaptive_cnn(first) has the parameter count nearest `target` (the
+    count grows by a constant per unit of width, so two builds give it)."""
+
+    def n(hidden: int) -> int:
+        return count_params(adaptive_cnn(first=first, num_classes=num_classes, image_size=image_size, hidden=hidden))
+
+    per_unit = n(129) - n(128)
+    return max(1, 128 + round((target - n(128)) / per_unit))
 
 
 MAIN = Variant(
     name="flex",
     kind="flex",
+    schedule="joint",
     what="FlexConv hybrid: static kernel per channel + residual generated from content, identity and "
     "the set of channels given",
+)
+EQUAL_STEPS = "flex_equal_steps"  # the main model under one expert's compute
+JOINT_CONTROLS: tuple[Variant, ...] = (
+    Variant(
+        name="replicate",
+        kind="adaptive",
+        first="replicate",
+        schedule="joint",
+        what="absent channels filled with the mean of the present ones (FlexConv's static part alone)",
+    ),
+    Variant(
+        name="replicate_wide",
+        kind="adaptive",
+        first="replicate",
+        schedule="joint",
+        match_params=True,
+        what="replicate with fc1 widened to flex's parameter count",
+    ),
+    Variant(
+        name="template_mixing",
+        kind="adaptive",
+        first="template_mixing",
+        schedule="joint",
+        what="TemplateMixing: per-channel mix of 4 shared kernel templates",
+    ),
+    Variant(
+        name="target_param",
+        kind="adaptive",
+        first="target_param",
+        schedule="joint",
+        what="TargetParam: a private first layer per channel combination, shared body",
+    ),
+)
+LAYER_ABLATIONS: tuple[Variant, ...] = (
+    Variant(name=EQUAL_STEPS, kind="flex", what="flex trained on one drawn combination per batch"),
+    *(
+        Variant(name=f"flex_no_{part}", kind="flex", ablate=(part,), what=f"flex_equal_steps without {what}")
+        for part, what in (
+            ("residual", "the generated residual (static kernels only)"),
+            ("context", "the channel-set context u"),
+            ("stats", "the channel statistics s"),
+            ("redistribution", "the absent-kernel redistribution"),
+        )
+    ),
 )
 BASELINES: tuple[Variant, ...] = (
     Variant(
         name="grey_mean", kind="adaptive", first="grey_mean", what="mean of the present channels -> 1-channel conv"
     ),
     Variant(
-        name="replicate",
-        kind="adaptive",
-        first="replicate",
-        what="absent channels filled with the mean of the present ones",
+        name="cnn3_zero_fill",
+        kind="cnn3",
+        schedule="rgb",
+        what="3-layer CNN trained on RGB, absent channels zero-filled",
     ),
+)
+EXTRA: tuple[Variant, ...] = (  # the other channel-adaptive layers of the literature, equal steps (profiles choose)
     Variant(
         name="zero_fill_rescale",
         kind="adaptive",
@@ -102,25 +188,11 @@ BASELINES: tuple[Variant, ...] = (
     ),
     Variant(name="slice_param", kind="adaptive", first="slice_param", what="SliceParam: a weight slice per channel"),
     Variant(
-        name="template_mixing",
-        kind="adaptive",
-        first="template_mixing",
-        what="TemplateMixing: per-channel mix of 4 shared kernel templates",
-    ),
-    Variant(
         name="hypernet",
         kind="adaptive",
         first="hypernet",
         what="HyperNet: kernel generated from a learned channel embedding",
     ),
-    Variant(
-        name="cnn3_zero_fill",
-        kind="cnn3",
-        train_combo="RGB",
-        what="3-layer CNN trained on RGB, absent channels zero-filled",
-    ),
-)
-ABLATIONS: tuple[Variant, ...] = (
     Variant(
         name="flex_pooled",
         kind="flex",
@@ -135,12 +207,24 @@ ABLATIONS: tuple[Variant, ...] = (
         what="the original report's FlexConv layer (fixed size), channel-subset training",
     ),
 )
-VARIANTS: tuple[Variant, ...] = (MAIN, *BASELINES, *ABLATIONS)
+VARIANTS: tuple[Variant, ...] = (MAIN, *JOINT_CONTROLS, *LAYER_ABLATIONS, *BASELINES, *EXTRA)
+VARIANT_BY_NAME: dict[str, Variant] = {v.name: v for v in VARIANTS}
 EXPERTS = "experts"  # result key: seven 3-layer CNNs, one per combination, each trained and tested on it
 EXPERTS_WHAT = "seven 3-layer CNNs, each trained and tested on its own combination"
 DIVERSITY_MODELS = ("flex_original", "flex_pooled", "flex")
-GOAL_BARS = {"experts": -0.01, "colour": 0.03, "zero_fill": 0.0}  # flex - other, in accuracy
-EXPLORATORY = tuple(v.name for v in BASELINES if v.kind == "adaptive" and v.name != "grey_mean")  # beyond the goals
+GOAL_BARS = {  # model - other, in accuracy
+    "experts": -0.01,
+    "experts_equal_steps": -0.01,
+    "generated": 0.0,
+    "colour": 0.03,
+    "zero_fill": 0.0,
+}
+STATIC_PART = ("replicate", "replicate_wide")  # flex's static part alone, as built and widened (goal "generated")
+# Beyond the goals, each model against the main model of its schedule (exploratory, Holm-adjusted):
+EXPLORATORY: dict[str, tuple[str, ...]] = {
+    "flex": tuple(v.name for v in JOINT_CONTROLS if v.name not in STATIC_PART),
+    EQUAL_STEPS: (*(v.name for v in LAYER_ABLATIONS if v.name != EQUAL_STEPS), *(v.name for v in EXTRA)),
+}
 
 
 def peaked_late(run: RunResult) -> bool:
@@ -158,6 +242,7 @@ class ChannelStudyResult(StudyResult):
     runs: dict[str, list[RunResult]] = field(default_factory=dict)  # model (experts: expert_<combo>) -> per seed
     costs: dict[str, Cost] = field(default_factory=dict)  # experts: params summed, MACs of one
     what: dict[str, str] = field(default_factory=dict)
+    schedule: dict[str, str] = field(default_factory=dict)  # model -> a key of SCHEDULES
     diversity: dict[str, dict[str, float]] = field(default_factory=dict)  # model -> kernel-diversity numbers
     train_per_class: int | None = None  # each seed's training images per class (None: all)
     run_counts: dict[str, int] = field(default_factory=dict)  # "trained" / "resumed" / "loaded" -> runs
@@ -182,7 +267,7 @@ class ChannelStudyResult(StudyResult):
 
     def sample(self, model: str, combo: str) -> Sample:
         """`combo` may be a combination or "mean of 7" (the score per image averaged over the seven)."""
-        if combo == "mean of 7":
+        if combo == MEAN7:
             return Sample.mean_of([self.sample(model, c) for c in COMBOS])
         return Sample.from_rows(self.correct[model][combo])
 
@@ -210,75 +295,111 @@ class ChannelStudyResult(StudyResult):
             f"fifth of {epochs} epochs), so convergence is not shown"
         )
 
-    def goals(self) -> list[Verdict]:
-        """The three goals for the main model, each decided by :mod:`hwlib.stats`; a comparison is a
-        verdict only where both models had stopped improving (:meth:`still_improving`)."""
-        out = []
-        if EXPERTS in self.correct:
-            bar = GOAL_BARS["experts"]
-            parts = [
-                stats.verdict(c, self.diff("flex", EXPERTS, c), bar=bar, direction=">=",
-                              reason=self.still_improving("flex", f"expert_{c}"))
-                for c in COMBOS
-            ]  # fmt: skip
-            out.append(
-                stats.verdict_over_parts(
-                    "flex within 1 point of the per-combination expert on every one of the seven combinations",
+    def goal_map(self) -> dict[str, Verdict]:
+        """Goal key -> verdict, for the goals whose models this result has, each decided by
+        :mod:`hwlib.stats`; a comparison is a verdict only where every model in it had stopped
+        improving (:meth:`still_improving`). Keys: "experts" (flex, at the seven experts' total
+        compute, within 1 point of each expert), "experts_equal_steps" (the same for flex trained at
+        one expert's compute), "generated" (flex beats its own static part, replicate as built and
+        widened, on the mean of seven), "colour" and "zero_fill" (flex_equal_steps against the
+        greyscale and the zero-filled CNN, both at one expert's compute)."""
+        out: dict[str, Verdict] = {}
+        for key, model in (("experts", MAIN.name), ("experts_equal_steps", EQUAL_STEPS)):
+            if EXPERTS in self.correct and model in self.correct:
+                bar = GOAL_BARS[key]
+                parts = [
+                    stats.verdict(c, self.diff(model, EXPERTS, c), bar=bar, direction=">=",
+                                  reason=self.still_improving(model, f"expert_{c}"))
+                    for c in COMBOS
+                ]  # fmt: skip
+                compute = "the seven experts' total" if key == "experts" else "one expert's"
+                out[key] = stats.verdict_over_parts(
+                    f"{model} ({compute} training compute) within 1 point of the per-combination expert on every "
+                    "one of the seven combinations",
                     parts,
                     bar=bar,
                     direction=">=",
                     compared_with=EXPERTS,
                 )
-            )
-        if "grey_mean" in self.correct:
-            out.append(
-                stats.verdict(
-                    "flex uses colour: RGB accuracy >= 3 points above the channel-mean (greyscale) CNN",
-                    self.diff("flex", "grey_mean", "RGB"),
-                    bar=GOAL_BARS["colour"],
-                    direction=">=",
-                    reason=self.still_improving("flex", "grey_mean"),
-                    compared_with="grey_mean",
-                )
-            )
-        if "cnn3_zero_fill" in self.correct:
-            bar = GOAL_BARS["zero_fill"]
-            reason = self.still_improving("flex", "cnn3_zero_fill")
+        static = [m for m in STATIC_PART if m in self.correct]
+        if MAIN.name in self.correct and static:
             parts = [
-                stats.verdict(c, self.diff("flex", "cnn3_zero_fill", c), bar=bar, direction=">=", reason=reason)
+                stats.verdict(m, self.diff(MAIN.name, m, MEAN7), bar=GOAL_BARS["generated"], direction=">=",
+                              reason=self.still_improving(MAIN.name, m))
+                for m in static
+            ]  # fmt: skip
+            out["generated"] = stats.verdict_over_parts(
+                "flex beats its own static part (replicate, as built and widened to flex's parameters; same "
+                "schedule) on the mean of seven",
+                parts,
+                bar=GOAL_BARS["generated"],
+                direction=">=",
+                compared_with=", ".join(static),
+            )
+        if EQUAL_STEPS in self.correct and "grey_mean" in self.correct:
+            out["colour"] = stats.verdict(
+                f"{EQUAL_STEPS} uses colour: RGB accuracy >= 3 points above the channel-mean (greyscale) CNN",
+                self.diff(EQUAL_STEPS, "grey_mean", "RGB"),
+                bar=GOAL_BARS["colour"],
+                direction=">=",
+                reason=self.still_improving(EQUAL_STEPS, "grey_mean"),
+                compared_with="grey_mean",
+            )
+        if EQUAL_STEPS in self.correct and "cnn3_zero_fill" in self.correct:
+            bar = GOAL_BARS["zero_fill"]
+            reason = self.still_improving(EQUAL_STEPS, "cnn3_zero_fill")
+            parts = [
+                stats.verdict(c, self.diff(EQUAL_STEPS, "cnn3_zero_fill", c), bar=bar, direction=">=", reason=reason)
                 for c in PARTIAL
             ]
-            out.append(
-                stats.verdict_over_parts(
-                    "flex beats the zero-filled RGB CNN on all six partial combinations",
-                    parts,
-                    bar=bar,
-                    direction=">=",
-                    compared_with="cnn3_zero_fill",
-                )
+            out["zero_fill"] = stats.verdict_over_parts(
+                f"{EQUAL_STEPS} beats the zero-filled RGB CNN on all six partial combinations",
+                parts,
+                bar=bar,
+                direction=">=",
+                compared_with="cnn3_zero_fill",
             )
         return out
 
+    def goals(self) -> list[Verdict]:
+        return list(self.goal_map().values())
+
     def exploratory(self) -> list[dict]:
-        """flex minus each other single model (beyond the goals), on RGB and on the mean of seven:
-        the difference, its interval, and its p-value Holm-adjusted over all of them (exploratory:
-        chosen after the goals, so corrected for the number of comparisons)."""
+        """The main model of each schedule (flex, flex_equal_steps) minus each model of
+        :data:`EXPLORATORY` trained the same way, on RGB and on the mean of seven: the difference,
+        its interval, and its p-value Holm-adjusted over all of them (exploratory: chosen after the
+        goals, so corrected for the number of comparisons)."""
         rows: list[dict[str, Any]] = []
-        for other in (m for m in EXPLORATORY if m in self.correct):
-            for combo in ("RGB", "mean of 7"):
-                iv = self.diff("flex", other, combo)
-                rows.append(
-                    {
-                        "other": other,
-                        "combo": combo,
-                        "estimate": iv.estimate,
-                        "interval": iv.as_list(),
-                        "p": stats.p_value(iv),
-                    }
-                )
+        for model, others in EXPLORATORY.items():
+            if model not in self.correct:
+                continue
+            for other in (m for m in others if m in self.correct):
+                for combo in ("RGB", MEAN7):
+                    iv = self.diff(model, other, combo)
+                    rows.append(
+                        {
+                            "model": model,
+                            "other": other,
+                            "combo": combo,
+                            "estimate": iv.estimate,
+                            "interval": iv.as_list(),
+                            "p": stats.p_value(iv),
+                        }
+                    )
         for row, adj in zip(rows, stats.holm([r["p"] for r in rows])):
             row["p_holm"] = adj
         return rows
+
+    def training_images_seen(self) -> dict[str, int]:
+        """model -> image-combination passes in training (a joint batch of B images is 7B passes);
+        the experts' summed over the seven. Mean over seeds (every seed sees the same count)."""
+        out: dict[str, int] = {}
+        for name, runs in self.runs.items():
+            views = len(COMBOS) if self.schedule.get(name) == "joint" else 1
+            seen = int(np.mean([r.train_images * len(r.history) * views for r in runs]))
+            key = EXPERTS if name.startswith("expert_") else name
+            out[key] = out.get(key, 0) + seen
+        return out
 
     def last_fifth(self) -> dict[str, bool]:
         """model -> whether its best validation epoch (any seed) is in the last fifth of training."""
@@ -298,6 +419,8 @@ class ChannelStudyResult(StudyResult):
             "mean_of_7": {m: self.mean_of_seven(m) for m in self.correct},
             "correct": {m: {c: [pack_bits(x) for x in v] for c, v in by.items()} for m, by in self.correct.items()},
             "what": self.what,
+            "schedule": {m: SCHEDULES[k] for m, k in self.schedule.items()},
+            "training_images_seen": self.training_images_seen(),
             "models": {
                 k: {
                     "params": c.params,
@@ -323,14 +446,19 @@ def run_channel_study(
     seeds: list[int],
     run_dir: Path | None,
     train_per_class: int | None,
-    variants: tuple[Variant, ...] = VARIANTS,
+    variants: tuple[Variant, ...] | None = None,
     experts: bool = True,
     latency_repeats: int = 5,
     log: Callable[[str], object] = print,
 ) -> ChannelStudyResult:
     """Train every variant (and the seven experts) for every seed on that seed's training subset,
     score each on all seven combinations of the test split, then measure costs and kernel diversity
-    on the first seed's models. `log` gets one line per training run and a count at the end."""
+    on the first seed's models. `log` gets one line per training run and a count at the end.
+    variants: None: those `settings.models` names (every registered one when that is None).
+    Every single model picks its best epoch on the mean of the seven combinations' validation
+    accuracies; each expert on its own combination."""
+    if variants is None:
+        variants = VARIANTS if settings.models is None else tuple(VARIANT_BY_NAME[m] for m in settings.models)
     size = data.size
     test = data.splits[data.eval_split]
     device = pick_device()
@@ -351,6 +479,7 @@ def run_channel_study(
             seed=seed,
             run_dir=run_dir,
             train_per_class=train_per_class,
+            sources=CHANNEL_SOURCES,
             log=log,
             **view,
         )
@@ -368,6 +497,7 @@ def run_channel_study(
                 partial(v.build, num_classes=data.num_classes, image_size=size),
                 seed,
                 combo=v.train_combo,
+                val_combo=ALL,
                 zero_fill=v.zero_fill,
                 with_channels=v.with_channels,
             )
@@ -375,7 +505,9 @@ def run_channel_study(
             for combo, c in right.items():
                 res.correct.setdefault(v.name, {}).setdefault(combo, []).append(c)
             res.what[v.name] = v.what
+            res.schedule[v.name] = v.schedule
         if experts:
+            res.schedule[EXPERTS] = "own"
             res.what[EXPERTS] = EXPERTS_WHAT
             for combo in COMBOS:
                 _, run = train(

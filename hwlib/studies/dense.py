@@ -20,8 +20,9 @@ from torch import nn
 from .. import stats
 from ..config import RECIPES, DataSettings, DenseStudySettings, Recipe, TrainConfig
 from ..data.prepare import DataFacts, LoadedData, load_dataset
+from ..dense_models import dense4, resnet34_baseline
 from ..device import device_name, pick_device
-from ..models import dense4, resnet34_baseline
+from ..run_cache import DENSE_SOURCES
 from ..stats import Convergence, Sample, Verdict
 from ..train import history_best
 from .costs import Cost, measure_cost
@@ -552,6 +553,7 @@ def run_dense_study(
             train_per_class=per_class,
             flip=r.flip,
             crop_pad=r.crop_pad,
+            sources=DENSE_SOURCES,
             log=log,
         )
         counts[run.source] += 1

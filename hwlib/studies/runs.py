@@ -18,12 +18,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.loader import COMBOS, BatchLoader
+from ..data.loader import ALL, COMBOS, RANDOM, BatchLoader
 from ..data.prepare import LoadedData
 from ..data.split import SplitTensors
 from ..device import pick_device
 from ..metrics import ClassificationMetrics, classification_metrics
-from ..run_cache import RunFolder, data_identity, fresh_requested, model_signature, run_key
+from ..run_cache import TRAINING_SOURCES, RunFolder, data_identity, fresh_requested, model_signature, run_key
 from ..seed import seed_everything
 from ..train import TrainConfig, fit, history_best, load_checkpoint, predict
 
@@ -114,7 +114,14 @@ def _run_from_record(rec: dict) -> RunResult:
 
 
 def _run_folder(
-    name: str, run_dir: Path, *, model: nn.Module, data: LoadedData, device: torch.device, settings: dict
+    name: str,
+    run_dir: Path,
+    *,
+    model: nn.Module,
+    data: LoadedData,
+    device: torch.device,
+    settings: dict,
+    sources: tuple[str, ...],
 ) -> RunFolder:
     """`run_dir/name` with the run's key: name, settings (config, batch size, seed, subset, view),
     data, model shapes and device type (run_key adds torch's version and hwlib's source hash; the
@@ -127,7 +134,7 @@ def _run_folder(
         "model": model_signature(model),
         "device": device.type,
     }
-    return RunFolder(run_dir / name, run_key(parts), parts)
+    return RunFolder(run_dir / name, run_key(parts, sources=sources), parts)
 
 
 def train_and_test(
@@ -141,17 +148,25 @@ def train_and_test(
     run_dir: Path | None,
     train_per_class: int | None = None,
     combo: str = "RGB",
+    val_combo: str | None = None,
     zero_fill: bool = False,
     flip: bool = False,
     crop_pad: int = 0,
     with_channels: bool = False,
+    sources: tuple[str, ...] = TRAINING_SOURCES,
     log: Callable[[str], object] = print,
 ) -> tuple[nn.Module, RunResult]:
     """Seed, draw this seed's training subset (`train_per_class` images per class, None: all),
     build, fit (best epoch by validation accuracy), then evaluate on the test split.
 
-    combo="random" trains on a random channel subset per batch; validation and test then use RGB.
+    combo="random" trains on a random channel subset per batch, combo="all" on all seven
+    combinations every batch (joint training); the test split is then read on RGB (the study scores
+    every combination itself with :func:`correct_by_combo`). val_combo: what the best epoch is chosen
+    on (None: the training combination, RGB for "random" and "all"); "all" chooses it on the mean of
+    the seven combinations' validation accuracies.
     with_channels passes the channel identities to the model (FlexConv with a channel table).
+    sources: the hwlib modules the run key hashes (the study's: run_cache.CHANNEL_SOURCES or
+    DENSE_SOURCES; default every training source).
 
     With a run_dir the run is resumable (see :mod:`hwlib.run_cache`): a finished run with the same
     key is loaded (the best epoch's weights and its recorded numbers; `log` gets "<name>: loaded
@@ -162,7 +177,8 @@ def train_and_test(
     train_split = data.splits["train"].per_class_sample(train_per_class, seed=seed)
     model = build()
     device = pick_device()
-    eval_combo = "RGB" if combo == "random" else combo
+    eval_combo = "RGB" if combo in (RANDOM, ALL) else combo
+    val_combo = val_combo or eval_combo
     view = {"zero_fill": zero_fill, "with_channels": with_channels, "device": device}
     folder = state = None
     if run_dir is not None:
@@ -172,12 +188,15 @@ def train_and_test(
             "seed": seed,
             "train_per_class": train_per_class,
             "combo": combo,
+            "val_combo": val_combo,
             "zero_fill": zero_fill,
             "flip": flip,
             "crop_pad": crop_pad,
             "with_channels": with_channels,
         }
-        folder = _run_folder(name, Path(run_dir), model=model, data=data, device=device, settings=settings)
+        folder = _run_folder(
+            name, Path(run_dir), model=model, data=data, device=device, settings=settings, sources=sources
+        )
         state = folder.prepare(fresh=fresh_requested())
     if folder is not None and state == "finished":
         model.to(device=device, memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch stubs: no overload with both  # where fit leaves a model
@@ -195,7 +214,7 @@ def train_and_test(
         crop_pad=crop_pad,
         **view,  # type: ignore[arg-type]  # view is a dict[str, object] to mypy
     )
-    val = BatchLoader(data.splits["val"], batch_size=EVAL_BATCH, combo=eval_combo, **view)  # type: ignore[arg-type]  # (as above)
+    val = BatchLoader(data.splits["val"], batch_size=EVAL_BATCH, combo=val_combo, **view)  # type: ignore[arg-type]  # (as above)
     t0 = time.perf_counter()
     history = fit(
         model,
