@@ -224,3 +224,17 @@ def test_replicate_wide_matches_flex_parameters_and_ablations_switch_one_part():
                                                                           "redistribution") if p != part)  # fmt: skip
     assert {v.schedule for v in VARIANTS if v.name in ("flex", "replicate", "replicate_wide", "template_mixing",
                                                           "target_param")} == {"joint"}  # fmt: skip
+
+
+def test_a_best_epoch_on_a_flat_plateau_is_not_a_rise():
+    from hwlib.studies.channels import peaked_late, still_rising
+
+    flat = make_run("flat", 10)
+    for h, v in zip(flat.history, (0.30, 0.38, 0.41, 0.42, 0.415, 0.41, 0.418, 0.42, 0.416, 0.425)):
+        h["val_acc"] = v
+    assert peaked_late(flat)  # the literal rule: best epoch (10) in the last fifth
+    # 0.425 - 0.42 (best before the last fifth) is within one standard error at 2,000 images (1.1 points)
+    assert not still_rising(flat, val_images=2000)
+    assert still_rising(flat, val_images=None)  # without a validation size any gain counts
+    flat.history[-1]["val_acc"] = 0.46  # 4 points above: a rise
+    assert still_rising(flat, val_images=2000)

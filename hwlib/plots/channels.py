@@ -138,11 +138,16 @@ X_AXES = {  # plot_cost_accuracy's x: (label, what it counts)
 }
 
 
-def plot_cost_accuracy(res: ChannelStudyResult, *, title: str, x: str = "params") -> plt.Figure:
+def plot_cost_accuracy(
+    res: ChannelStudyResult, *, title: str, x: str = "params", models: list[str] | None = None
+) -> plt.Figure:
     """One point per model: its cost (x="params": parameters, the experts all seven together;
     x="images_seen": image-combination passes in training, the experts' summed) on a log scale
     against the mean accuracy over the seven combinations, with its 95% interval (over seeds and
-    test images; none with one seed); a distinct colour and marker per model and its name beside it."""
+    test images; none with one seed); a distinct colour and marker per model and its name beside it.
+    models: which to draw (default: every model with a cost). With x="images_seen", flex and
+    flex_equal_steps (the same model at the experts' total and at one expert's compute) are joined
+    by a dashed line."""
     from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
     if x == "params":
@@ -152,6 +157,8 @@ def plot_cost_accuracy(res: ChannelStudyResult, *, title: str, x: str = "params"
         cost = {m: float(seen[m]) for m in res.correct if m in seen}
     else:
         raise ValueError(f"x must be one of {', '.join(X_AXES)}, got {x!r}")
+    if models is not None:
+        cost = {m: cost[m] for m in models if m in cost}
     names = list(cost)
     styles = _styles(names)
     fig, ax = plt.subplots(figsize=(10, 5.6))
@@ -175,7 +182,12 @@ def plot_cost_accuracy(res: ChannelStudyResult, *, title: str, x: str = "params"
         ax.errorbar(px, iv.estimate, yerr=err, fmt=marker, color=colour, ms=8, mec="black", mew=0.5, capsize=3,
                     lw=1.2, zorder=4)  # fmt: skip
         xy[m] = (px, iv.estimate)
-    xs = [x for x, _ in xy.values()]
+    from ..studies.channels import EQUAL_STEPS, MAIN
+
+    if x == "images_seen" and MAIN.name in xy and EQUAL_STEPS in xy:
+        (x0, y0), (x1, y1) = xy[EQUAL_STEPS], xy[MAIN.name]
+        ax.plot([x0, x1], [y0, y1], color="grey", lw=1, ls="--", zorder=2)
+    xs = [px for px, _ in xy.values()]
     ys = [y for _, y in xy.values()]
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))

@@ -262,13 +262,13 @@ def _answer(res: ChannelStudyResult) -> str:
 
 def _main_limit(res: ChannelStudyResult) -> str:
     singles = _single_models(res)
-    late = [m for m, v in res.last_fifth().items() if v and m in singles]
+    late = [m for m, v in res.rising().items() if v and m in singles]
     if _seed_count(res) < 2:
         return "one seed, so there is no interval: no goal can be met or missed and no difference is shown"
     if late:
         return (
-            f"the training budget: {len(late)} of {len(singles)} single models had their best validation "
-            "epoch in the last fifth of training, so longer training could change these numbers"
+            f"the training budget: {len(late)} of {len(singles)} single models were still improving when training "
+            "ended, so longer training could change these numbers"
         )
     return (
         f"a small budget on {res.info.image_size} px images keeps every accuracy low; the ranking holds for "
@@ -406,6 +406,17 @@ def findings_markdown(res: ChannelStudyResult) -> str:
             )
         else:
             lines.append(f"- flex's mean is at or above the experts' on all {len(parts)} combinations.")
+    for key in ("experts", "experts_equal_steps"):
+        if key in goals:
+            by: dict[str, list[str]] = {}
+            for p in goals[key].parts:
+                by.setdefault(p.outcome, []).append(p.goal)
+            model = MAIN if key == "experts" else EQUAL_STEPS
+            lines.append(
+                f"- Within 1 point of the experts, {model}, combination by combination: "
+                + "; ".join(f"{outcome} on {', '.join(combos)}" for outcome, combos in sorted(by.items()))
+                + "."
+            )
     if "generated" in goals:
         for p in goals["generated"].parts:
             lines.append(
@@ -433,20 +444,25 @@ def findings_markdown(res: ChannelStudyResult) -> str:
                 "same images and seeds: they get the same test images right, and differ only on the partial "
                 "combinations."
             )
-    late = res.last_fifth()
+    late, rising = res.last_fifth(), res.rising()
     late_single = [m for m in singles if late.get(m)]
     experts_runs = [k for k in late if k.startswith("expert_")]
     late_experts = [k for k in experts_runs if late[k]]
+    rising_runs = [m for m in (*singles, *experts_runs) if rising.get(m)]
     lines.append(
         f"- Schedule: the best validation epoch falls in the last fifth of training (any seed) for "
         f"{len(late_single)} of {len(singles)} single models"
         + (f" ({', '.join(late_single)})" if late_single else "")
         + (f" and {len(late_experts)} of {len(experts_runs)} experts" if experts_runs else "")
+        + ". "
         + (
-            ": they were still improving, so longer training could move these numbers."
-            if late_single or late_experts
-            else "."
+            f"Of these, {len(rising_runs)} ({', '.join(rising_runs)}) beat their best earlier epoch by more than one "
+            "standard error of the validation accuracy: still improving, so longer training could move their numbers"
+            if rising_runs
+            else "None of them beats its best earlier epoch by more than one standard error of the validation "
+            "accuracy: the curves have flattened, within the validation noise"
         )
+        + "."
     )
     d = res.diversity
     if MAIN in d:

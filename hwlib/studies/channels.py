@@ -12,6 +12,7 @@ told which channels they get. Validation (best epoch) is on RGB.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -228,8 +229,22 @@ EXPLORATORY: dict[str, tuple[str, ...]] = {
 
 
 def peaked_late(run: RunResult) -> bool:
-    """Whether a run's best validation epoch is in the last fifth of its training (still improving)."""
+    """Whether a run's best validation epoch is in the last fifth of its training."""
     return run.best_epoch > 0.8 * len(run.history)
+
+
+def still_rising(run: RunResult, *, val_images: int | None) -> bool:
+    """Whether a run was still improving when training ended: its best validation epoch is in the
+    last fifth *and* beats the best epoch before the last fifth by more than one standard error of
+    a validation accuracy, sqrt(p (1 - p) / N) with p the best accuracy and N = `val_images` (None:
+    any gain counts). A best epoch in the last fifth of a flat, noisy plateau is not a rise."""
+    if not peaked_late(run):
+        return False
+    vals = [h["val_acc"] for h in run.history]
+    before = max(vals[: int(0.8 * len(vals))], default=float("-inf"))
+    best = max(vals)
+    se = math.sqrt(best * (1 - best) / val_images) if val_images else 0.0
+    return best - before > se
 
 
 @dataclass
@@ -245,6 +260,7 @@ class ChannelStudyResult(StudyResult):
     schedule: dict[str, str] = field(default_factory=dict)  # model -> a key of SCHEDULES
     diversity: dict[str, dict[str, float]] = field(default_factory=dict)  # model -> kernel-diversity numbers
     train_per_class: int | None = None  # each seed's training images per class (None: all)
+    val_images: int | None = None  # validation images (the standard error in still_rising)
     run_counts: dict[str, int] = field(default_factory=dict)  # "trained" / "resumed" / "loaded" -> runs
     models: dict[str, SmallCNN] = field(default_factory=dict, repr=False)  # first seed's
 
@@ -277,13 +293,13 @@ class ChannelStudyResult(StudyResult):
         return stats.difference_interval(self.sample(a, combo), self.sample(b, combo))
 
     def still_improving(self, *models: str) -> str:
-        """Why a comparison of `models` is not a verdict: every one of them whose best validation
-        epoch fell in the last fifth of training for some seed (still improving: convergence not
-        shown), as a reason; '' when every one of them peaked earlier."""
+        """Why a comparison of `models` is not a verdict: every one of them that was still rising
+        when training ended for some seed (:func:`still_rising`: convergence not shown), as a
+        reason; '' when every one of them had stopped improving."""
         late = []
         for m in models:
             runs = self.runs.get(m, [])
-            n = sum(peaked_late(r) for r in runs)
+            n = sum(still_rising(r, val_images=self.val_images) for r in runs)
             if n:
                 late.append(f"{m} ({n} of {len(runs)} seeds)")
         if not late:
@@ -292,7 +308,8 @@ class ChannelStudyResult(StudyResult):
         verb = "was" if len(late) == 1 else "were"
         return (
             f"{' and '.join(late)} {verb} still improving when training ended (best validation epoch in the last "
-            f"fifth of {epochs} epochs), so convergence is not shown"
+            f"fifth of {epochs} epochs, more than one standard error above the best before it), so convergence is "
+            "not shown"
         )
 
     def goal_map(self) -> dict[str, Verdict]:
@@ -405,6 +422,12 @@ class ChannelStudyResult(StudyResult):
         """model -> whether its best validation epoch (any seed) is in the last fifth of training."""
         return {name: any(peaked_late(r) for r in runs) for name, runs in self.runs.items()}
 
+    def rising(self) -> dict[str, bool]:
+        """model -> whether it was still improving when training ended (any seed; :func:`still_rising`)."""
+        return {
+            name: any(still_rising(r, val_images=self.val_images) for r in runs) for name, runs in self.runs.items()
+        }
+
     def val_best(self, model: str) -> float:
         """Best validation accuracy (RGB) of `model`, mean over seeds: what choices are made on."""
         return float(np.mean([history_best(r.history)["val_acc"] for r in self.runs[model]]))
@@ -414,6 +437,7 @@ class ChannelStudyResult(StudyResult):
             **self.info.as_dict(),
             "combos": list(COMBOS),
             "train_per_class": self.train_per_class,
+            "val_images": self.val_images,
             "accuracy": self.accuracy,
             "accuracy_by_seed": self.accuracy_by_seed,
             "mean_of_7": {m: self.mean_of_seven(m) for m in self.correct},
@@ -465,6 +489,7 @@ def run_channel_study(
     res = ChannelStudyResult(
         RunInfo(data.name, profile, data.eval_split, size, device_name(device), list(seeds)),
         train_per_class=train_per_class,
+        val_images=len(data.splits["val"]),
     )
     config = TrainConfig(epochs=settings.epochs, lr=settings.lr)
     counts = {"trained": 0, "resumed": 0, "loaded": 0}
