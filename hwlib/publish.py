@@ -98,18 +98,22 @@ def results_markdown(results_dir: str | Path) -> str:
             f"**FlexConv** ({d['dataset']}, {d['split']} split, profile `{d['profile']}`, {d['image_size']} px, "
             f"{d['device']}): test accuracy by channels given, mean ± sd over {_seeds(n)}",
             "",
-            "| model | " + " | ".join(combos) + " | mean of 7 | params |",
-            "|---|" + "---:|" * (len(combos) + 2),
+            "| model | " + " | ".join(combos) + " | mean of 7 | params | training passes |",
+            "|---|" + "---:|" * (len(combos) + 3),
         ]
+        seen = d.get("training_images_seen", {})
         for model, acc in by_seed.items():
             cells = [_mean_sd(acc[c]) for c in combos]
             mean7 = float(np.mean([np.mean(acc[c]) for c in combos]))
             params = d["models"].get(model, {}).get("params", 0)
-            lines.append(f"| {model} | " + " | ".join(cells) + f" | {mean7:.3f} | {params:,} |")
+            passes = f"{seen[model]:,}" if model in seen else ""
+            lines.append(f"| {model} | " + " | ".join(cells) + f" | {mean7:.3f} | {params:,} | {passes} |")
         lines += ["", *_goal_lines(d.get("goals", []), points=True)]
         lines.append(
             f"- Limits: {d['dataset']} at {d['image_size']} px, {per_class} training images per class drawn per seed, "
-            f"{epochs} epochs, {_seeds(n)}; intervals are 95% over seeds and test images."
+            f"{epochs} epochs, {_seeds(n)}; intervals are 95% over seeds and test images. Training passes: "
+            "image-combination passes in training (a joint batch of B images, all seven combinations, counts 7B; "
+            "the experts' summed over the seven)."
         )
         lines.append("")
     r2 = results_dir / "02_dense4_vs_resnet34.json"
