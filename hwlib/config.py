@@ -133,8 +133,6 @@ PUBLISHED_CHANNEL_MODELS: tuple[str, ...] = (  # notebook 01's models in the pub
     "flex_no_redistribution",
     "grey_mean",
     "cnn3_zero_fill",
-    "flex_pooled",
-    "flex_original",
 )
 
 
