@@ -117,7 +117,7 @@ def test_printed_numbers_come_from_the_result(res, one_seed):
 def test_findings_state_computed_conditions(res):
     text = report.findings_markdown(res)
     assert "ahead in flex_equal_steps vs flex_no_stats" in text and "template_mixing (" not in text  # Holm-shown only
-    assert "1 of 8 single models (template_mixing)" in text and "1 of 7 experts" in text
+    assert "for 1 of 8 single models and 1 of 7 experts" in text and "Still improving" in text
     assert "1 of 7 combinations (GB)" in text
 
 

@@ -307,8 +307,7 @@ class ChannelStudyResult(StudyResult):
         epochs = len(self.runs[models[0]][0].history)
         verb = "was" if len(late) == 1 else "were"
         return (
-            f"{' and '.join(late)} {verb} still improving when training ended (best validation epoch in the last "
-            f"fifth of {epochs} epochs, more than one standard error above the best before it), so convergence is "
+            f"{' and '.join(late)} {verb} still improving at the end of the {epochs} epochs, so convergence is "
             "not shown"
         )
 
@@ -429,7 +428,8 @@ class ChannelStudyResult(StudyResult):
         }
 
     def val_best(self, model: str) -> float:
-        """Best validation accuracy (RGB) of `model`, mean over seeds: what choices are made on."""
+        """Best validation accuracy of `model` (mean of the seven combinations; an expert's on its own
+        combination), mean over seeds: what choices are made on."""
         return float(np.mean([history_best(r.history)["val_acc"] for r in self.runs[model]]))
 
     def to_json(self) -> dict:
