@@ -296,6 +296,15 @@ class Verdict:
             return "missed" if "missed" in outs else "met" if all(o == "met" for o in outs) else "not shown"
         return decide(self.interval, self.bar, self.direction)
 
+    @property
+    def on_interval_alone(self) -> Outcome:
+        """What the outcome would be if no `reason` held it back (e.g. had every model converged):
+        decided by the intervals only, parts combined as in :attr:`outcome`."""
+        if self.parts:
+            outs = [p.on_interval_alone for p in self.parts]
+            return "missed" if "missed" in outs else "met" if all(o == "met" for o in outs) else "not shown"
+        return decide(self.interval, self.bar, self.direction)
+
     def margin(self) -> float:
         """How far the interval's far end lies past the bar on the meeting side (negative: short of it)."""
         if not self.interval.exists:

@@ -80,7 +80,7 @@ def plot_gap_to_experts(
     right = len(combos) - 0.45
     ax.set_xlim(-0.6, right + 1.1)
     ax.text(right + 0.05, 0, " 0: the\n experts' level", va="bottom", ha="left", fontsize=8)
-    ax.text(right + 0.05, 100 * bar, f" {100 * bar:+.0f} point:\n goal 1's bar", va="top", ha="left", fontsize=8,
+    ax.text(right + 0.05, 100 * bar, f" {100 * bar:+.0f} point:\n the goals' bar", va="top", ha="left", fontsize=8,
             color="firebrick")  # fmt: skip
     ax.axvline(len(COMBOS) - 0.5, color="grey", lw=0.8, ls=":")
     ax.set_xticks(range(len(combos)), [*COMBOS, "mean\nof 7"])
@@ -133,8 +133,8 @@ def _spread_labels(ax, xy: Mapping[str, tuple[float, float]], fig) -> list:
 
 X_AXES = {  # plot_cost_accuracy's x: (label, what it counts)
     "params": "parameters (log scale; experts: all seven together; models of nearly equal size drawn side by side)",
-    "images_seen": "image-combination passes in training (log scale; a joint batch of B images is 7B; experts: "
-    "all seven together; models with equal counts drawn side by side)",
+    "images_seen": "image-combination passes in training (log scale; a joint batch of B images counts 7B;\n"
+    "experts: all seven together; models with equal counts drawn side by side around the tick)",
 }
 
 
@@ -172,7 +172,8 @@ def plot_cost_accuracy(
             groups[-1].append(m)
         else:
             groups.append([m])
-    spread = {m: 1.06 ** (i - (len(g) - 1) / 2) for g in groups for i, m in enumerate(g)}
+    step = 1.06 if x == "params" else 1.012  # equal training counts: a narrow strip, the true count at its centre
+    spread = {m: step ** (i - (len(g) - 1) / 2) for g in groups for i, m in enumerate(g)}
     for m in names:
         iv = stats.accuracy_interval(res.sample(m, MEAN7))
         ends += [iv.low, iv.high] if iv.exists else []
@@ -190,7 +191,12 @@ def plot_cost_accuracy(
     xs = [px for px, _ in xy.values()]
     ys = [y for _, y in xy.values()]
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    if x == "images_seen":  # a few distinct counts: a tick at each
+        from matplotlib.ticker import FixedLocator
+
+        ax.xaxis.set_major_locator(FixedLocator(sorted({cost[g[0]] for g in groups})))
+    else:
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     ax.set_xlim(min(xs) / 1.3, max(xs) * 2.0)  # room on the right for the labels

@@ -31,7 +31,8 @@ ALPHA = 0.05  # an exploratory difference is shown when its Holm-adjusted p is b
 GOAL_AGAINST = {  # goal key (ChannelStudyResult.goal_map) -> what it is measured against
     "experts": "the seven per-combination experts, at their total training compute",
     "experts_equal_steps": "the same experts, with flex trained at one expert's compute (`flex_equal_steps`)",
-    "generated": "flex's own static part (`replicate`, as built and widened to flex's parameters), same schedule",
+    "generated": "flex's own static part (`replicate`, as built and with fc1 widened to flex's parameter count), "
+    "same schedule",
     "colour": "the channel-mean (greyscale) CNN `grey_mean`, at one expert's compute",
     "zero_fill": "the zero-filled RGB CNN `cnn3_zero_fill`, at one expert's compute",
 }
@@ -147,11 +148,18 @@ def exploratory_table(res: ChannelStudyResult) -> pd.DataFrame:
 
 
 def schedule_table(res: ChannelStudyResult) -> pd.DataFrame:
-    """How each model was trained: its schedule and the image-combination passes it saw in training
-    (the experts': summed over the seven)."""
+    """How each model was trained: its schedule, its optimizer steps (each expert's for the experts)
+    and the image-combination passes it saw in training (the experts': summed over the seven)."""
     seen = res.training_images_seen()
+    first = {m: runs[0] for m, runs in res.runs.items()}
+    first[EXPERTS] = first.get("expert_RGB")  # type: ignore[assignment]  # each expert takes as many steps
     rows = {
-        m: {"schedule": SCHEDULES[k], "training image-combination passes": seen.get(m)} for m, k in res.schedule.items()
+        m: {
+            "schedule": SCHEDULES[k],
+            "optimizer steps": first[m].steps if first.get(m) is not None else None,
+            "training image-combination passes": seen.get(m),
+        }
+        for m, k in res.schedule.items()
     }
     return pd.DataFrame(rows).T.rename_axis("model")
 
@@ -259,15 +267,19 @@ def _answer(res: ChannelStudyResult) -> str:
     goals = list(_goals(res).values())
     return "; ".join(
         f"goal {i} **{v.outcome}**{_settled_by(v)}, {interval_text(v.interval, points=True)}"
-        + (" (a model still improving)" if _unconverged(v) else "")
+        + (
+            f" (a model still improving; on its intervals alone it would read {v.on_interval_alone})"
+            if _unconverged(v)
+            else ""
+        )
         for i, v in enumerate(goals, 1)
     )
 
 
 def _unconverged(v: Verdict) -> bool:
-    """Whether a goal is not shown because a model in its deciding part was still improving."""
-    s = v.settled_by or v
-    return v.outcome == "not shown" and bool(v.reason or s.reason)
+    """Whether a goal is not shown because a model in it was still improving (a reason on the goal or
+    on any of its parts)."""
+    return v.outcome == "not shown" and bool(v.reason or any(p.reason for p in v.parts))
 
 
 def _main_limit(res: ChannelStudyResult) -> str:
@@ -335,6 +347,30 @@ def summary_markdown(res: ChannelStudyResult) -> str:
     return "\n".join(lines)
 
 
+def _generated_synthesis(res: ChannelStudyResult, goals: dict[str, Verdict]) -> list[str]:
+    """One line putting together the evidence on the generated part, when all of it points one way:
+    flex not shown to beat its parameter-matched static part, switching the residual off not shown
+    to cost accuracy, and kernels that vary little between images."""
+    wide = (
+        next((p for p in goals["generated"].parts if p.goal == "replicate_wide"), None)
+        if "generated" in goals
+        else None
+    )
+    off = next((r for r in res.exploratory() if r["other"] == "flex_no_residual" and r["combo"] == MEAN7), None)
+    share = res.diversity.get(MAIN, {}).get("between_images_share")
+    if wide is None or off is None or share is None:
+        return []
+    if wide.on_interval_alone == "met" or not (off["p_holm"] >= ALPHA) or share >= 0.25:
+        return []
+    return [
+        "- Taken together, this run gives no evidence that generating kernels from the content earns its keep: "
+        f"flex is not shown to beat replicate_wide (its static part with as many parameters, "
+        f"{interval_text(wide.interval, points=True)}), switching the residual off is not shown to cost accuracy "
+        f"(Holm p {_p_text(off['p_holm'])}), and a share of only {share:.2f} of the kernels' variance is between "
+        "images."
+    ]
+
+
 def _bounds(row: dict) -> tuple[float, float]:
     low, high = (float("nan") if v is None else v for v in row["interval"])
     return low, high
@@ -374,10 +410,14 @@ def findings_markdown(res: ChannelStudyResult) -> str:
     )
     lines = [head, ""]
     singles = _single_models(res)
-    ranked = sorted(singles, key=res.mean_of_seven, reverse=True)
+    groups: dict[str, list[str]] = {}
+    for m in sorted(singles, key=res.mean_of_seven, reverse=True):
+        groups.setdefault(res.schedule.get(m, "other"), []).append(m)
     lines.append(
-        "- Single models ordered by their mean accuracy over the seven combinations (point estimates; the "
-        "exploratory table says which differences from flex are shown): " + ", ".join(ranked) + "."
+        "- Single models ordered by their mean accuracy over the seven combinations, within each schedule (point "
+        "estimates; the exploratory table says which differences are shown): "
+        + "; ".join(f"{k.replace('_', ' ')}: {', '.join(ms)}" for k, ms in groups.items())
+        + "."
     )
     ahead, behind, rows = _shown(res)
     if rows and n < 2:
@@ -427,6 +467,17 @@ def findings_markdown(res: ChannelStudyResult) -> str:
                 + "; ".join(f"{outcome} on {', '.join(combos)}" for outcome, combos in sorted(by.items()))
                 + "."
             )
+    if EXPERTS in res.correct and MAIN in res.correct:
+        iv = res.diff(MAIN, EXPERTS, MEAN7)
+        above = [c for c in COMBOS if res.diff(MAIN, EXPERTS, c).low > 0]
+        below = [c for c in COMBOS if res.diff(MAIN, EXPERTS, c).high < 0]
+        lines.append(
+            f"- At the experts' total compute, flex minus the experts on the mean of seven: "
+            f"{interval_text(iv, points=True)}"
+            + (f"; its interval lies above 0 on {', '.join(above)}" if above else "")
+            + (f"; below 0 on {', '.join(below)}" if below else "")
+            + "."
+        )
     if "generated" in goals:
         for p in goals["generated"].parts:
             lines.append(
@@ -443,8 +494,9 @@ def findings_markdown(res: ChannelStudyResult) -> str:
                 for r in ablations
                 if r["combo"] == MEAN7
             )
-            + " (positive: the part helps)."
+            + " (positive: the part helps; unadjusted intervals, the exploratory table's Holm p decides what is shown)."
         )
+    lines += _generated_synthesis(res, goals)
     if EXPERTS in res.correct and "cnn3_zero_fill" in res.correct:
         pairs = zip(res.correct[EXPERTS]["RGB"], res.correct["cnn3_zero_fill"]["RGB"])
         same = all(np.array_equal(a, b) for a, b in pairs)

@@ -444,6 +444,11 @@ class ChannelStudyResult(StudyResult):
             "correct": {m: {c: [pack_bits(x) for x in v] for c, v in by.items()} for m, by in self.correct.items()},
             "what": self.what,
             "schedule": {m: SCHEDULES[k] for m, k in self.schedule.items()},
+            "vs_experts_mean_of_7": {  # model - experts on the mean of seven, in accuracy
+                m: {"estimate": (iv := self.diff(m, EXPERTS, MEAN7)).estimate, "interval": iv.as_list()}
+                for m in (MAIN.name, EQUAL_STEPS)
+                if m in self.correct and EXPERTS in self.correct
+            },
             "training_images_seen": self.training_images_seen(),
             "models": {
                 k: {
