@@ -73,16 +73,16 @@ def flexconv_batched_vs_loop(device: torch.device, *, batch: int, repeats: int) 
     }
 
 
-def flexconv_vs_conv2d(device: torch.device, *, batch: int, repeats: int) -> dict:
-    torch.manual_seed(0)
-    flex = flex_conv2d(mode="pooled", out_channels=16, kernel_size=3).to(device)
+def _vs_conv2d(layer, device: torch.device, *, batch: int, repeats: int, name: str) -> dict:
+    """Forward+backward time of `layer` (a callable on a (B, 3, 128, 128) batch) over a Conv2d(3, 16, 3)
+    on the same input."""
     conv = nn.Conv2d(3, 16, 3, padding="same").to(device)
     x = torch.rand(batch, 3, 128, 128, device=device, requires_grad=True)
-    t_flex = median_seconds(_fwd_bwd(flex, x), repeats=repeats, device=device)
+    t_layer = median_seconds(_fwd_bwd(layer, x), repeats=repeats, device=device)
     t_conv = median_seconds(_fwd_bwd(conv, x), repeats=repeats, device=device)
     return {
-        "ratio": t_flex / t_conv,
-        "flexconv_s": t_flex,
+        "ratio": t_layer / t_conv,
+        f"{name}_s": t_layer,
         "conv2d_s": t_conv,
         "batch": batch,
         "size": 128,
@@ -90,25 +90,18 @@ def flexconv_vs_conv2d(device: torch.device, *, batch: int, repeats: int) -> dic
         "out_channels": 16,
         "pass": "forward+backward",
     }
+
+
+def flexconv_vs_conv2d(device: torch.device, *, batch: int, repeats: int) -> dict:
+    torch.manual_seed(0)
+    flex = flex_conv2d(mode="pooled", out_channels=16, kernel_size=3).to(device)
+    return _vs_conv2d(flex, device, batch=batch, repeats=repeats, name="flexconv")
 
 
 def hybrid_vs_conv2d(device: torch.device, *, batch: int, repeats: int) -> dict:
     torch.manual_seed(0)
     flex = flex_conv2d(mode="hybrid", out_channels=16, kernel_size=3, known_channels=3).to(device)
-    conv = nn.Conv2d(3, 16, 3, padding="same").to(device)
-    x = torch.rand(batch, 3, 128, 128, device=device, requires_grad=True)
-    t_flex = median_seconds(_fwd_bwd(lambda t: flex(t, [0, 1, 2]), x), repeats=repeats, device=device)
-    t_conv = median_seconds(_fwd_bwd(conv, x), repeats=repeats, device=device)
-    return {
-        "ratio": t_flex / t_conv,
-        "hybrid_s": t_flex,
-        "conv2d_s": t_conv,
-        "batch": batch,
-        "size": 128,
-        "channels": 3,
-        "out_channels": 16,
-        "pass": "forward+backward",
-    }
+    return _vs_conv2d(lambda t: flex(t, [0, 1, 2]), device, batch=batch, repeats=repeats, name="hybrid")
 
 
 def joint_vs_separate(device: torch.device, *, batch: int, repeats: int, size: int = 32) -> dict:
