@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
-from ..config import RECIPES
 from ..original import COURSE_BATCH, COURSE_EPOCHS, COURSE_TRAIN_IMAGES, ORIGINAL_REFERENCE, REFERENCES
-from ..studies.dense import MODELS, DenseStudyResult, Point, resolve_recipe, steps_per_epoch
+from ..studies.dense import MODELS, DenseStudyResult, Point, steps_per_epoch
 from .common import NOTATION, part_lines, setting_text, verdict_line
 
 QUIET_MACHINE = 0.10  # latency is reported only if other processes used less than this share of the CPU
@@ -82,22 +81,10 @@ def goal_lines(res: DenseStudyResult) -> str:
 def recipe_table(res: DenseStudyResult) -> pd.DataFrame:
     """Each recipe and budget for each model with the settings its runs trained with."""
     rows = []
-    seen = set()
-    for p in res.points():
+    for p in res.points():  # distinct points, distinct models: one row each
         for m in res.models:
             runs = res.runs_at(p, m)
-            r = resolve_recipe(
-                RECIPES[p.recipe],
-                model=MODELS[m],
-                settings=res.settings,
-                image_size=p.image_size,
-                train_images=runs[0].train_images,
-                epochs=p.epochs,
-            )
-            key = (p.image_size, p.recipe, p.epochs, m)
-            if key in seen:
-                continue
-            seen.add(key)
+            r = res.recipe_at(p, m)
             c = r.config
             rows.append(
                 {

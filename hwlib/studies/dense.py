@@ -281,6 +281,17 @@ class DenseStudyResult(StudyResult):
             raise KeyError(f"no runs of {model} at {point}")
         return Sample.from_rows([r.correct for r in runs])
 
+    def recipe_at(self, point: Point, model: str) -> ResolvedRecipe:
+        """The recipe as `model`'s runs at `point` trained with it (lr, batch, schedule, EMA, crops)."""
+        return resolve_recipe(
+            RECIPES[point.recipe],
+            model=MODELS[model],
+            settings=self.settings,
+            image_size=point.image_size,
+            train_images=self.runs_at(point, model)[0].train_images,
+            epochs=point.epochs,
+        )
+
     def steps(self, point: Point, model: str) -> int:
         """Optimizer steps of one run of `model` at `point` (the same for every seed)."""
         return self.runs_at(point, model)[0].steps
@@ -424,18 +435,9 @@ class DenseStudyResult(StudyResult):
                     "recipe": p.recipe,
                     "epochs": p.epochs,
                     "model": m,
-                    "train_images": (runs := self.runs_at(p, m))[0].train_images,
-                    **asdict(
-                        resolve_recipe(
-                            RECIPES[p.recipe],
-                            model=MODELS[m],
-                            settings=self.settings,
-                            image_size=p.image_size,
-                            train_images=runs[0].train_images,
-                            epochs=p.epochs,
-                        )
-                    ),
-                }  # fmt: skip
+                    "train_images": self.runs_at(p, m)[0].train_images,
+                    **asdict(self.recipe_at(p, m)),
+                }
                 for p in self.points()
                 for m in self.models
             ],
