@@ -1,7 +1,10 @@
 """Notebook 02's networks, as keyword-only factories.
 
 * :func:`dense4` - the original report's 4-conv DenseNet, module for module as its ``print(model)``.
-* :func:`resnet34_baseline` - torchvision ResNet34 from scratch, with the original report's head or a plain one.
+* :func:`resnet34_baseline` - torchvision ResNet34 from scratch, with the original report's head or a plain
+  one, as built or for small images (``stem_pool=False``: no stem max-pool, so every stage works on maps
+  twice as wide: at 32 px the last stage sees 2x2 maps instead of 1x1).
+* ``dense4(concat=False)`` is the plain 4-conv network of the same widths (no DenseNet concatenation).
 """
 
 from __future__ import annotations
@@ -111,14 +114,18 @@ def dense4(
     )
 
 
-def resnet34_baseline(*, num_classes: int = 50, head: ResNetHead = "original") -> nn.Module:
+def resnet34_baseline(*, num_classes: int = 50, head: ResNetHead = "original", stem_pool: bool = True) -> nn.Module:
     """torchvision ResNet34, randomly initialised (no pretrained weights).
 
     head="original": the original report's model, the 1000-way fc kept, then ReLU and Linear(1000, num_classes)
     (21,847,722 parameters at 50 classes). head="plain": fc replaced by Linear(512, num_classes)
-    (21,310,322).
+    (21,310,322). stem_pool=False replaces the stem's 3x3/2 max-pool by the identity (no parameters
+    change): the network then downsamples 16x instead of 32x, so at 32 px layer4 works on 2x2 maps
+    (at 224 px on 14x14) at about 4x the multiply-adds.
     """
     net = resnet34(weights=None)
+    if not stem_pool:
+        net.maxpool = nn.Identity()
     if head == "original":
         return nn.Sequential(
             OrderedDict([("backbone", net), ("act", nn.ReLU()), ("classifier", nn.Linear(1000, num_classes))])

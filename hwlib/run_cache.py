@@ -10,7 +10,8 @@ Every training run of a study lives in `runs/<data>-<profile>/checkpoints/<name>
   comments, type annotations and layout are left out, so rewording a docstring or fixing a type
   hint keeps every finished run, while any change to what the code does retrains;
 * `last.pt`, `best.pt`, `train.log` - written by :func:`hwlib.train.fit` every epoch;
-* `finished.json` - written once the run was tested: history, best epoch, test metrics.
+* `finished.json` - written once the run was tested: history, best epoch, test metrics; `last.pt`
+  (only needed to resume) is then deleted.
 
 A folder whose key differs from the run's (or `HWLIB_FRESH=1`, set by `python -m hwlib.runner
 --fresh` / `make report FRESH=1`) is emptied before training: a changed profile, dataset, config or
@@ -66,7 +67,8 @@ SHARED_SOURCES: tuple[str, ...] = (
 )
 CHANNEL_SOURCES: tuple[str, ...] = (*SHARED_SOURCES, "models.py", "flexconv.py", "channel_layers.py")
 DENSE_SOURCES: tuple[str, ...] = (*SHARED_SOURCES, "dense_models.py")
-TRAINING_SOURCES: tuple[str, ...] = tuple(dict.fromkeys((*CHANNEL_SOURCES, *DENSE_SOURCES)))  # every one
+OWN4_SOURCES: tuple[str, ...] = (*SHARED_SOURCES, "own4.py")  # notebook 02's own design, hashed apart
+TRAINING_SOURCES: tuple[str, ...] = tuple(dict.fromkeys((*CHANNEL_SOURCES, *DENSE_SOURCES, *OWN4_SOURCES)))
 
 
 def fresh_requested() -> bool:
@@ -225,8 +227,11 @@ class RunFolder:
                 child.unlink()
 
     def write_finished(self, record: dict) -> None:
-        """`finished.json`: the tested run's record (plain JSON), tagged with this key."""
+        """`finished.json`: the tested run's record (plain JSON), tagged with this key. `last.pt`
+        (weights, optimizer and EMA state for resuming) is then deleted: a finished run is loaded
+        from `best.pt`, and a ResNet34's `last.pt` alone is about 330 MB."""
         _write_json(self.path / self.FINISHED_FILE, {**record, "key": self.key})
+        (self.path / "last.pt").unlink(missing_ok=True)
 
     def read_finished(self) -> dict:
         rec = _read_json(self.path / self.FINISHED_FILE)

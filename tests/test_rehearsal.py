@@ -7,6 +7,7 @@ Its wall time and peak memory are printed (see them with -s) and recorded as tes
 
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -39,14 +40,17 @@ def test_rehearsal_report_runs_on_the_cpu(record_property):
     env = {k: v for k, v in os.environ.items() if k not in ("HWLIB_PROFILE", "HWLIB_DATA", "HWLIB_OUTPUT_DIR")}
     before = _published_state()
     t0 = time.perf_counter()
-    r = subprocess.run(
-        [sys.executable, "-m", "hwlib.runner", "--profile", "rehearsal", "--fresh"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "hwlib.runner", "--profile", "rehearsal", "--fresh"],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
+    finally:  # its weights (about 1.5 GB, mostly ResNet34s) are not needed again: free the disk for later tests
+        shutil.rmtree(RUNS_DIR / "synthetic10-rehearsal" / "checkpoints", ignore_errors=True)
     wall = time.perf_counter() - t0
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child process, Linux KiB
     record_property("rehearsal_wall_s", round(wall, 1))

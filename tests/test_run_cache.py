@@ -72,6 +72,7 @@ def test_run_folder_is_new_partial_or_finished_and_cleared_on_another_key(tmp_pa
     torch.save({}, folder.path / "best.pt")
     folder.write_finished({"history": [{"val_acc": 0.1 + 0.2}]})
     assert folder.prepare() == "finished" and folder.read_finished()["history"][0]["val_acc"] == 0.1 + 0.2
+    assert not (folder.path / "last.pt").exists()  # only resuming needs it: deleted once finished
     other = RunFolder(tmp_path / "r", "k2", {"lr": 2})
     assert other.state() == "new"
     (other.path / "sub").mkdir()
@@ -174,7 +175,10 @@ def test_each_study_hashes_the_shared_sources_and_its_own_models_only():
     assert set(run_cache.SHARED_SOURCES) <= set(run_cache.CHANNEL_SOURCES) & set(run_cache.DENSE_SOURCES)
     assert "dense_models.py" not in run_cache.CHANNEL_SOURCES  # notebook 02's networks do not retrain notebook 01
     assert not {"models.py", "flexconv.py", "channel_layers.py"} & set(run_cache.DENSE_SOURCES)
-    assert set(run_cache.TRAINING_SOURCES) == set(run_cache.CHANNEL_SOURCES) | set(run_cache.DENSE_SOURCES)
+    assert "own4.py" not in run_cache.DENSE_SOURCES and "dense_models.py" not in run_cache.OWN4_SOURCES
+    assert set(run_cache.TRAINING_SOURCES) == (
+        set(run_cache.CHANNEL_SOURCES) | set(run_cache.DENSE_SOURCES) | set(run_cache.OWN4_SOURCES)
+    )
     assert all((run_cache.HWLIB_DIR / p).is_file() for p in run_cache.TRAINING_SOURCES)
     key = {"name": "x"}
     assert run_cache.run_key(key, sources=run_cache.CHANNEL_SOURCES) != run_cache.run_key(

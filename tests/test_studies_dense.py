@@ -2,13 +2,14 @@
 map sizes, costs measured once per architecture, and a tiny end-to-end study."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from hwlib.config import PROFILES, RECIPES, DataSettings, DenseStudySettings
 from hwlib.studies.costs import Cost
-from hwlib.studies.dense import MODELS, PlannedRun, plan_runs, resolve_recipe, steps_per_epoch
+from hwlib.studies.dense import MODELS, plan_runs, resolve_recipe, steps_per_epoch
 
 
 def test_the_strong_recipe_is_the_same_for_both_models_and_sized_to_each_run():
@@ -40,12 +41,17 @@ def test_the_original_recipe_gives_dense4_its_own_lr_and_batch():
     assert r["dense4"].config.schedule == "constant" and r["dense4"].config.ema_decay == 0 and not r["dense4"].flip
 
 
-def test_the_plan_trains_every_budget_model_and_seed_strong_first():
+def test_the_plan_trains_every_model_and_seed_at_the_base_budget_and_the_curve_with_its_models():
     s = PROFILES["full"].dense
     plan = plan_runs(s, seeds=[0, 1, 2])
-    assert len(plan) == 3 * (2 * 2 * 3) + 2 * 3  # 3 sizes x 2 budgets x 2 models x 3 seeds, original at 128 px
-    assert plan[0] == PlannedRun(model="dense4", recipe="strong", image_size=32, epochs=10, seed=0)
-    assert {p.epochs for p in plan if p.recipe == "strong"} == {10, 20}
+    base = [p for p in plan if p.recipe == "strong" and p.budget_epochs == s.epochs]
+    curve = [p for p in plan if p.recipe == "strong" and p.budget_epochs != s.epochs]
+    assert len(base) == 3 * len(s.models) * 3  # sizes x models x seeds
+    assert len(curve) == 3 * 3 * 2 * 1  # sizes x other budgets x curve models x curve seeds
+    assert {p.budget_epochs for p in curve} == {1, 5, 20} and {p.model for p in curve} == {"dense4", "resnet34_small"}
+    assert len([p for p in plan if p.recipe == "original"]) == len(s.models) * 3  # at 128 px only
+    # seed by seed at the base budget, so an interrupted plan holds whole seeds
+    assert [(p.model, p.seed) for p in base[:6]] == [(m, 0) for m in s.models] + [("dense4", 1)]
     assert len({p.name for p in plan}) == len(plan)
     with pytest.raises(ValueError):
         plan_runs(
@@ -54,6 +60,17 @@ def test_the_plan_trains_every_budget_model_and_seed_strong_first():
             ),
             seeds=[0],
         )
+    with pytest.raises(ValueError):  # the candidate cannot be its own baseline
+        plan_runs(replace(s, baselines=("dense4",)), seeds=[0])
+
+
+def test_an_epoch_scale_sizes_a_slower_model_to_the_candidates_budget():
+    s = PROFILES["cpu-real"].dense
+    plan = plan_runs(s, seeds=[0, 1, 2])
+    small = {p.budget_epochs: p.epochs for p in plan if p.model == "resnet34_small"}
+    assert small == {1: 1, 5: 4, 10: 7, 20: 14}  # 0.7 of each budget, rounded, at least 1
+    assert {p.epochs for p in plan if p.model == "dense4"} == {1, 5, 10, 20}
+    assert all(p.epochs == p.budget_epochs for p in plan if p.model in ("resnet34", "plain4", "own4"))
 
 
 def test_final_conv_map_size():
@@ -64,6 +81,10 @@ def test_final_conv_map_size():
     assert final_conv_map_size(resnet34_baseline(num_classes=10), image_size=128) == 4
     assert final_conv_map_size(resnet34_baseline(num_classes=10), image_size=224) == 7
     assert final_conv_map_size(dense4(num_classes=10), image_size=32) == 4
+    small = resnet34_baseline(num_classes=10, stem_pool=False)
+    assert final_conv_map_size(small, image_size=32) == 2 and final_conv_map_size(small, image_size=224) == 14
+    built = resnet34_baseline(num_classes=10)
+    assert sum(p.numel() for p in small.parameters()) == sum(p.numel() for p in built.parameters())
 
 
 def test_measure_cost_repeats_and_measures_each_architecture_once():
@@ -145,3 +166,53 @@ def test_a_tiny_dense_study_end_to_end(tmp_path, monkeypatch):
     }
     assert d["verdict"]["outcome"] in ("met", "missed", "not shown") and set(d["models"]) == {"dense4", "resnet34"}
     assert [e["steps"] for e in d["budget_curve"] if e["model"] == "dense4"] == [1, 2]
+
+
+def _fake_study(times: dict[str, float], val: dict[str, float], maps: dict[str, int], *, slack: float = 0.1):
+    """A study result from made-up runs (3 seeds, base budget only) to test the fair-baseline rule."""
+    from hwlib.studies.dense import DenseRun, DenseStudyResult
+    from hwlib.studies.results import RunInfo
+
+    settings = DenseStudySettings(
+        epochs=10, seeds=3, batch_size=64, lr=1e-3, dense4_batch_size=64, dense4_lr=1e-3,
+        models=tuple(times), baselines=tuple(m for m in times if m != "dense4"), time_slack=slack,
+    )  # fmt: skip
+    res = DenseStudyResult(RunInfo("d", "t", "test", 32, "cpu", [0, 1, 2]), settings)
+    rng = np.random.default_rng(0)
+    for m in times:
+        for seed in range(3):
+            correct = rng.random(200) < 0.6
+            res.runs.append(
+                DenseRun(
+                    model=m, recipe="strong", image_size=32, train_images=100, budget_epochs=10, epochs=10,
+                    steps=20, seed=seed, test_accuracy=float(correct.mean()), best_epoch=10,
+                    train_seconds=times[m] * (1 + 0.01 * seed), correct=correct,
+                    history=[{"epoch": 10, "val_acc": val[m] + 0.001 * seed}], confusion=np.zeros((2, 2)),
+                )
+            )  # fmt: skip
+    res.final_map = {m: {32: side, 224: 7} for m, side in maps.items()}
+    return res
+
+
+def test_the_fair_baseline_is_the_strongest_on_validation_that_trains_in_no_more_time_and_is_not_handicapped():
+    times = {"dense4": 100.0, "resnet34": 60.0, "resnet34_small": 105.0, "plain4": 80.0}
+    maps = {"dense4": 4, "resnet34": 1, "resnet34_small": 2, "plain4": 4}
+    # resnet34_small is the strongest, within the 10% slack and not handicapped: chosen
+    res = _fake_study(times, {"dense4": 0.7, "resnet34": 0.6, "resnet34_small": 0.65, "plain4": 0.5}, maps)
+    choice = res.fair_baseline(32)
+    assert choice.model == "resnet34_small" and res.baseline == "resnet34_small"
+    rows = {r.model: r for r in choice.rows}
+    assert rows["resnet34"].handicapped and not rows["resnet34_small"].handicapped
+    assert rows["resnet34_small"].time_ratio == pytest.approx(1.05, abs=0.02) and rows["resnet34_small"].qualifies
+    # a stronger but handicapped baseline is passed over for an unhandicapped one
+    res = _fake_study(times, {"dense4": 0.7, "resnet34": 0.69, "resnet34_small": 0.6, "plain4": 0.68}, maps)
+    assert res.fair_baseline(32).model == "plain4"
+    # too slow (1.5x the candidate's time): does not qualify, however strong
+    slow = {**times, "resnet34_small": 150.0}
+    res = _fake_study(slow, {"dense4": 0.7, "resnet34": 0.6, "resnet34_small": 0.8, "plain4": 0.5}, maps)
+    choice = res.fair_baseline(32)
+    assert choice.model == "plain4" and not {r.model: r for r in choice.rows}["resnet34_small"].qualifies
+    # only handicapped baselines qualify: the strongest is used and the verdict names the handicap
+    two = {"dense4": 100.0, "resnet34": 60.0}
+    res = _fake_study(two, {"dense4": 0.7, "resnet34": 0.6}, {"dense4": 4, "resnet34": 1})
+    assert res.fair_baseline(32).model == "resnet34" and "handicapped" in res.verdict_point(32)[1]

@@ -22,7 +22,8 @@ from ..config import RECIPES, DataSettings, DenseStudySettings, Recipe, TrainCon
 from ..data.prepare import DataFacts, LoadedData, load_dataset
 from ..dense_models import dense4, resnet34_baseline
 from ..device import device_name, pick_device
-from ..run_cache import DENSE_SOURCES
+from ..own4 import own4
+from ..run_cache import DENSE_SOURCES, OWN4_SOURCES
 from ..stats import Convergence, Sample, Verdict
 from ..train import history_best
 from .costs import Cost, measure_cost
@@ -40,6 +41,7 @@ class DenseModel:
     what: str  # one line for tables
     build: Callable[[int], nn.Module]  # num_classes -> a fresh model
     dense4_original_recipe: bool = False  # the original recipe gives it Dense4's own lr and batch
+    sources: tuple[str, ...] = DENSE_SOURCES  # the hwlib modules its run key hashes
 
 
 MODELS: dict[str, DenseModel] = {
@@ -60,11 +62,38 @@ MODELS: dict[str, DenseModel] = {
             what="torchvision ResNet34 from scratch, the original report's head (1000-way fc, ReLU, Linear)",
             build=lambda n: resnet34_baseline(num_classes=n, head="original"),
         ),
+        DenseModel(
+            name="resnet34_small",
+            label="ResNet34 (no stem pool)",
+            colour="#d95f02",
+            what="torchvision ResNet34 from scratch without the stem max-pool (16x downsampling instead of 32x), "
+            "the original report's head",
+            build=lambda n: resnet34_baseline(num_classes=n, head="original", stem_pool=False),
+        ),
+        DenseModel(
+            name="plain4",
+            label="Plain4",
+            colour="#66a61e",
+            what="Dense4's four conv layers and widths without the concatenation (each layer sees only the last)",
+            build=lambda n: dense4(num_classes=n, concat=False),
+        ),
+        DenseModel(
+            name="own4",
+            label="Own4",
+            colour="#e7298a",
+            what="this project's four-conv design: 3x3 stages 64-128-256-512 with max-pools, SE gates, "
+            "pooled features of all four stages concatenated before the fc",
+            build=lambda n: own4(num_classes=n),
+            sources=OWN4_SOURCES,
+        ),
     )
 }
 
 
-HANDICAP_MAP = 2  # a baseline whose last conv stage sees maps of at most this side is handicapped
+PLAIN = "plain4"  # the model that isolates the concatenation (Dense4 without it)
+OWN = "own4"  # this project's design
+OWN_TIME_SHARE = 0.5  # own4 must train in at most this share of Dense4's time per epoch
+HANDICAP_MAP = 1  # a baseline whose last conv stage sees maps of at most this side is handicapped
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,6 +135,18 @@ def resolve_recipe(
     return ResolvedRecipe(recipe=recipe.name, config=config, batch_size=batch, flip=recipe.flip, crop_pad=crop)
 
 
+def budget_epochs(settings: DenseStudySettings, *, budget: float) -> int:
+    """A budget (a multiple of `settings.epochs`) in epochs: what every model without an epoch scale
+    trains at it (at least 1)."""
+    return max(1, round(budget * settings.epochs))
+
+
+def run_epochs(settings: DenseStudySettings, *, model: str, budget: float) -> int:
+    """Epochs of `model`'s runs at `budget`: :func:`budget_epochs` scaled by its `epoch_scale` (a
+    slower model sized to the candidate's training time), at least 1."""
+    return max(1, round(budget * settings.epochs * settings.epoch_scale.get(model, 1.0)))
+
+
 @dataclass(frozen=True, kw_only=True)
 class PlannedRun:
     """One training run of the study."""
@@ -113,7 +154,8 @@ class PlannedRun:
     model: str
     recipe: str
     image_size: int
-    epochs: int
+    budget_epochs: int  # the budget in unscaled epochs (what the candidate trains): the run's Point
+    epochs: int  # what this model trains at that budget
     seed: int
 
     @property
@@ -122,18 +164,45 @@ class PlannedRun:
 
 
 def plan_runs(settings: DenseStudySettings, *, seeds: list[int]) -> list[PlannedRun]:
-    """Every run: at each size the strong recipe at every budget, then the original recipe (at
-    `original_sizes`) at the base budget; every model, every seed."""
-    unknown = [m for m in settings.models if m not in MODELS]
-    if unknown or settings.baseline not in settings.models:
-        raise ValueError(f"unknown models {unknown} or baseline {settings.baseline!r}; known: {', '.join(MODELS)}")
+    """Every run. At each size: the strong recipe at the base budget (every model, every seed, seed
+    by seed so that an interrupted plan has whole seeds), then at the curve's other budgets
+    (`curve_models`, the first `curve_seeds` seeds), then the original recipe (at `original_sizes`,
+    base budget, every model and seed)."""
+    curve_models = settings.models if settings.curve_models is None else settings.curve_models
+    known = set(settings.models)
+    unknown = [m for m in (*settings.models, *settings.baselines, *curve_models) if m not in MODELS or m not in known]
+    if unknown or not settings.baselines or settings.models[0] in settings.baselines:
+        raise ValueError(
+            f"models {unknown} are not registered or not in `models`, or the baselines {settings.baselines} are "
+            f"empty or hold the candidate {settings.models[0]!r}; registered: {', '.join(MODELS)}"
+        )
+    curve_seeds = seeds[: settings.curve_seeds] if settings.curve_seeds is not None else seeds
     plan = []
+
+    def add(model: str, recipe: str, size: int, budget: float, seed: int) -> None:
+        plan.append(
+            PlannedRun(
+                model=model,
+                recipe=recipe,
+                image_size=size,
+                budget_epochs=budget_epochs(settings, budget=budget),
+                epochs=run_epochs(settings, model=model, budget=budget),
+                seed=seed,
+            )
+        )
+
     for size in sorted(settings.sizes):
-        points = [("strong", b * settings.epochs) for b in sorted(settings.budgets)]
-        points += [("original", settings.epochs)] if size in settings.original_sizes else []
-        for recipe, epochs in points:
+        for s in seeds:
             for model in settings.models:
-                plan += [PlannedRun(model=model, recipe=recipe, image_size=size, epochs=epochs, seed=s) for s in seeds]
+                add(model, "strong", size, 1, s)
+        for b in sorted(b for b in settings.budgets if b != 1):
+            for model in curve_models:
+                for s in curve_seeds:
+                    add(model, "strong", size, b, s)
+        if size in settings.original_sizes:
+            for model in settings.models:
+                for s in seeds:
+                    add(model, "original", size, 1, s)
     return plan
 
 
@@ -145,6 +214,7 @@ class DenseRun:
     recipe: str
     image_size: int
     train_images: int
+    budget_epochs: int  # the budget (the candidate's epochs at it); `epochs` is this model's
     epochs: int
     steps: int
     seed: int
@@ -162,6 +232,7 @@ class DenseRun:
             recipe=p.recipe,
             image_size=p.image_size,
             train_images=run.train_images,
+            budget_epochs=p.budget_epochs,
             epochs=p.epochs,
             steps=run.steps,
             seed=p.seed,
@@ -179,6 +250,7 @@ class DenseRun:
             "recipe": self.recipe,
             "image_size": self.image_size,
             "train_images": self.train_images,
+            "budget_epochs": self.budget_epochs,
             "epochs": self.epochs,
             "steps": self.steps,
             "seed": self.seed,
@@ -191,7 +263,9 @@ class DenseRun:
 
 @dataclass(frozen=True)
 class Point:
-    """One cell of the plan: size, recipe and budget (epochs); every model and seed trained at it."""
+    """One cell of the plan: size, recipe and budget; every model and seed trained at it. The
+    budget is in unscaled epochs (what the candidate trains); a model with an epoch scale trains
+    its own `epochs` (:meth:`DenseStudyResult.epochs`) in about the same time."""
 
     image_size: int
     recipe: str
@@ -219,6 +293,48 @@ def final_conv_map_size(model: nn.Module, *, image_size: int) -> int:
 def conv_layers(model: nn.Module) -> int:
     """How many Conv2d modules the model has."""
     return sum(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaselineRow:
+    """One baseline candidate at the base budget: its cost against the candidate's and its validation."""
+
+    model: str
+    epochs: int
+    steps: int
+    train_seconds: float  # median over seeds
+    time_ratio: float  # its training time / the candidate's
+    val_mean: float  # mean best validation accuracy over seeds
+    final_map: int  # side of its last conv stage's map at this size
+    qualifies: bool  # training time within the candidate's x (1 + slack)
+    handicapped: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaselineChoice:
+    """The fair baseline at one image size and the table it was chosen from."""
+
+    model: str
+    image_size: int
+    rows: tuple[BaselineRow, ...]
+    slack: float
+
+    @property
+    def row(self) -> BaselineRow:
+        return next(r for r in self.rows if r.model == self.model)
+
+    def unfair(self) -> str:
+        """Why the chosen baseline is not a fair one ('' if it is): no candidate trained in the time."""
+        if self.row.qualifies:
+            return ""
+        return (
+            f"no ResNet34 trained within {1 + self.slack:.2f}x the candidate's time; the cheapest, "
+            f"{MODELS[self.model].label}, took {self.row.time_ratio:.2f}x"
+        )
+
+    def as_dict(self) -> dict:
+        return {"model": self.model, "image_size": self.image_size, "time_slack": self.slack,
+                "candidates": [asdict(r) for r in self.rows]}  # fmt: skip
 
 
 @dataclass
@@ -256,11 +372,12 @@ class DenseStudyResult(StudyResult):
 
     @property
     def baseline(self) -> str:
-        return self.settings.baseline
+        """The verdict's fair baseline at the detail size (:meth:`fair_baseline`)."""
+        return self.fair_baseline(self.info.image_size).model
 
     def points(self, recipe: str | None = None, image_size: int | None = None) -> list[Point]:
         pts = sorted(
-            {Point(r.image_size, r.recipe, r.epochs) for r in self.runs},
+            {Point(r.image_size, r.recipe, r.budget_epochs) for r in self.runs},
             key=lambda p: (p.image_size, p.recipe != "original", p.epochs),
         )
         return [
@@ -271,7 +388,7 @@ class DenseStudyResult(StudyResult):
 
     def runs_at(self, point: Point, model: str) -> list[DenseRun]:
         return sorted(
-            (r for r in self.runs if Point(r.image_size, r.recipe, r.epochs) == point and r.model == model),
+            (r for r in self.runs if Point(r.image_size, r.recipe, r.budget_epochs) == point and r.model == model),
             key=lambda r: r.seed,
         )
 
@@ -289,8 +406,12 @@ class DenseStudyResult(StudyResult):
             settings=self.settings,
             image_size=point.image_size,
             train_images=self.runs_at(point, model)[0].train_images,
-            epochs=point.epochs,
+            epochs=self.epochs(point, model),
         )
+
+    def epochs(self, point: Point, model: str) -> int:
+        """Epochs of one run of `model` at `point` (the same for every seed)."""
+        return self.runs_at(point, model)[0].epochs
 
     def steps(self, point: Point, model: str) -> int:
         """Optimizer steps of one run of `model` at `point` (the same for every seed)."""
@@ -298,9 +419,15 @@ class DenseStudyResult(StudyResult):
 
     # -- statistics ----------------------------------------------------------------------------------
 
-    def ratio(self, point: Point) -> stats.Interval:
-        """candidate / baseline test accuracy with its interval (seeds unpaired, test images paired)."""
-        return stats.ratio_interval(self.sample(point, self.candidate), self.sample(point, self.baseline))
+    def models_at(self, point: Point) -> list[str]:
+        """The models with runs at `point` (the budget curve trains only `curve_models`)."""
+        return [m for m in self.models if self.runs_at(point, m)]
+
+    def ratio(self, point: Point, baseline: str | None = None) -> stats.Interval:
+        """candidate / baseline (default: the fair one at the point's size) test accuracy with its
+        interval (seeds unpaired, test images paired)."""
+        baseline = baseline or self.fair_baseline(point.image_size).model
+        return stats.ratio_interval(self.sample(point, self.candidate), self.sample(point, baseline))
 
     def val_best(self, point: Point, model: str) -> list[float]:
         """Best validation accuracy of each seed's run (what `fit` chose the weights by)."""
@@ -316,55 +443,109 @@ class DenseStudyResult(StudyResult):
             model, steps=self.steps(point, model), short=self.val_best(point, model), long=self.val_best(longer, model)
         )
 
-    def handicap(self, image_size: int) -> str:
-        """Why the baseline is handicapped at `image_size` ('' if it is not): its last conv stage works
-        on maps of at most HANDICAP_MAP x HANDICAP_MAP (computed from the model), where global pooling
-        has next to no spatial layout left to pool."""
-        side = self.final_map.get(self.baseline, {}).get(image_size)
+    def handicap(self, image_size: int, model: str | None = None) -> str:
+        """Why `model` (default: the verdict's baseline) is handicapped at `image_size` ('' if it is
+        not): its last conv stage works on maps of at most HANDICAP_MAP x HANDICAP_MAP (computed from
+        the model). On a 1x1 map a 3x3 conv's eight outer taps multiply only zero padding, so the
+        stage is a stack of 1x1 convs and global pooling has no spatial layout left to pool."""
+        model = model or self.fair_baseline(image_size).model
+        side = self.final_map.get(model, {}).get(image_size)
         if side is None or side > HANDICAP_MAP:
             return ""
+        at_224 = self.final_map[model].get(224, "?")
         return (
-            f"{MODELS[self.baseline].label} is handicapped at {image_size} px: its last conv stage works on "
-            f"{side}x{side} maps ({self.final_map[self.baseline].get(224, '?')}x"
-            f"{self.final_map[self.baseline].get(224, '?')} at the 224 px it was designed for)"
+            f"{MODELS[model].label} is handicapped at {image_size} px: its last conv stage works on "
+            f"{side}x{side} maps ({at_224}x{at_224} at the 224 px it was designed for)"
+        )
+
+    def base_point(self, image_size: int) -> Point:
+        """The base budget (the assignment's epochs, strong recipe) at `image_size`."""
+        return Point(image_size, "strong", self.settings.epochs)
+
+    def train_seconds(self, point: Point, model: str) -> float:
+        """Median training wall time of `model`'s runs at `point` (one run at a time on the machine)."""
+        return float(np.median([r.train_seconds for r in self.runs_at(point, model)]))
+
+    def fair_baseline(self, image_size: int) -> BaselineChoice:
+        """The verdict's baseline at `image_size`, chosen at the base budget: among `baselines`,
+        those whose median training time is at most the candidate's x (1 + time_slack) qualify; the
+        strongest qualifying one on validation (mean best validation accuracy over seeds) that is
+        not handicapped is chosen, else the strongest qualifying one (its verdict then not shown),
+        else the cheapest baseline (not shown either)."""
+        p = self.base_point(image_size)
+        limit = self.train_seconds(p, self.candidate) * (1 + self.settings.time_slack)
+        rows = []
+        for m in self.settings.baselines:
+            seconds = self.train_seconds(p, m)
+            rows.append(
+                BaselineRow(
+                    model=m,
+                    epochs=self.epochs(p, m),
+                    steps=self.steps(p, m),
+                    train_seconds=seconds,
+                    time_ratio=seconds / self.train_seconds(p, self.candidate),
+                    val_mean=float(np.mean(self.val_best(p, m))),
+                    final_map=self.final_map.get(m, {}).get(image_size, 0),
+                    qualifies=seconds <= limit,
+                    handicapped=bool(self.handicap(image_size, m)),
+                )
+            )
+        by_val = sorted(rows, key=lambda r: -r.val_mean)
+        chosen = (
+            next((r for r in by_val if r.qualifies and not r.handicapped), None)
+            or next((r for r in by_val if r.qualifies), None)
+            or min(rows, key=lambda r: r.train_seconds)
+        )
+        return BaselineChoice(
+            model=chosen.model, image_size=image_size, rows=tuple(rows), slack=self.settings.time_slack
         )
 
     def verdict_point(self, image_size: int) -> tuple[Point, str]:
         """The strong-recipe budget the verdict at `image_size` is taken at, and why it is not
-        shown there ('' if nothing but its interval decides). The shortest budget at which doubling
-        moved the baseline's validation accuracy by less than its seed spread; where doubling moved it
-        by more, the longer run is used, and if that is the longest planned, convergence is not shown.
-        A baseline handicapped at this size (:meth:`handicap`) is a reason too."""
-        pts = self.points("strong", image_size)
+        shown there ('' if nothing but its interval decides). Budgets below the base one are never
+        used (the assignment's epochs are the least). From the base budget up: the first at which
+        doubling moved neither the candidate's nor the fair baseline's validation accuracy by more
+        than its seed spread; where doubling moved one by more, the longer run is used, and at the
+        longest planned budget convergence is not shown. A handicapped baseline is a reason too."""
+        baseline = self.fair_baseline(image_size).model
+        pts = [p for p in self.points("strong", image_size) if p.epochs >= self.settings.epochs]
         point, reason = pts[-1], ""
         for p in pts:
-            c = self.convergence(p, self.baseline)
-            if c is None:
+            checks = [self.convergence(p, m) for m in (self.candidate, baseline)]
+            if any(c is None for c in checks):
                 point, reason = p, self._unconverged_reason(p, pts)
                 break
-            if c.converged is None:
+            if any(c.converged is None for c in checks if c is not None):
                 point, reason = p, "one seed: no seed spread to judge convergence or an interval by"
                 break
-            if c.converged:
+            if all(c is not None and c.converged for c in checks):
                 point, reason = p, ""
                 break
         else:
             reason = self._unconverged_reason(pts[-1], pts)
-        handicap = self.handicap(image_size)
-        return point, "; ".join(r for r in (reason, handicap) if r)
+        handicap = self.handicap(image_size, baseline)
+        return point, "; ".join(r for r in (reason, handicap, self.fair_baseline(image_size).unfair()) if r)
 
     def _unconverged_reason(self, p: Point, pts: list[Point]) -> str:
+        """Why convergence at `p` is not shown: no doubling was trained, or the last doubling (into
+        `p`) still moved the candidate or the baseline by more than its seed spread."""
+        baseline = self.fair_baseline(p.image_size).model
         if len(pts) < 2:
-            return f"{MODELS[self.baseline].label} trained at one budget only: convergence not checked"
+            return "trained at one budget of at least the base one only: convergence not checked"
         prev = pts[pts.index(p) - 1] if pts.index(p) > 0 else None
-        c = self.convergence(prev, self.baseline) if prev is not None else None
-        if c is None:
-            return f"{MODELS[self.baseline].label}: convergence not checked"
-        return (
-            f"{MODELS[self.baseline].label} had not converged: doubling its budget from {c.steps} to "
-            f"{self.steps(p, self.baseline)} steps moved its validation accuracy by {100 * c.moved:+.1f} points "
-            f"(seed sd {100 * c.seed_sd:.1f}), and no longer budget was trained"
-        )
+        if prev is None:
+            return "convergence not checked (no run at twice the base budget)"
+        moved = []
+        for m in (self.candidate, baseline):
+            c = self.convergence(prev, m)
+            if c is not None and not c.converged:
+                moved.append(
+                    f"doubling {MODELS[m].label}'s budget from {c.steps:,} to {self.steps(p, m):,} steps moved its "
+                    f"validation accuracy by {100 * c.moved:+.1f} points (seed sd {100 * c.seed_sd:.1f})"
+                )
+        if not moved:
+            return "convergence not checked"
+        return "not converged: " + "; ".join(moved) + ", and no longer budget was trained"
 
     def goals(self) -> list[Verdict]:
         """The 90% goal: candidate / baseline >= bar at every size of the sweep, each size at its
@@ -373,36 +554,85 @@ class DenseStudyResult(StudyResult):
         sizes = sorted({p.image_size for p in self.points("strong")})
         for size in sizes:
             p, reason = self.verdict_point(size)
+            baseline = self.fair_baseline(size).model
             parts.append(
                 stats.verdict(
-                    f"{size} px",
-                    self.ratio(p),
+                    f"{size} px, against {MODELS[baseline].label}",
+                    self.ratio(p, baseline),
                     bar=self.settings.bar,
                     direction=">=",
                     reason=reason,
                     image_size=size,
                     epochs=p.epochs,
-                    steps=self.steps(p, self.baseline),
-                    baseline=self.baseline,
+                    steps=self.steps(p, self.candidate),
+                    baseline=baseline,
+                    baseline_epochs=self.epochs(p, baseline),
+                    baseline_steps=self.steps(p, baseline),
                 )
             )
         where = f"at {sizes[0]} px" if len(sizes) == 1 else f"at every image size ({', '.join(map(str, sizes))} px)"
         goal = (
-            f"{MODELS[self.candidate].label} reaches >= {self.settings.bar:.0%} of "
-            f"{MODELS[self.baseline].label}'s test accuracy {where} (strong recipe)"
+            f"{MODELS[self.candidate].label} reaches >= {self.settings.bar:.0%} of the fair ResNet34's test "
+            f"accuracy {where} (strong recipe; the strongest ResNet34 on validation that trains in no more time)"
         )
-        return [stats.verdict_over_parts(goal, parts, bar=self.settings.bar, direction=">=")]
+        out = [stats.verdict_over_parts(goal, parts, bar=self.settings.bar, direction=">=")]
+        size = self.info.image_size
+        base = self.base_point(size)
+        if PLAIN in self.models and self.runs_at(base, PLAIN):
+            out.append(
+                stats.verdict(
+                    f"The concatenation helps: {MODELS[self.candidate].label} minus {MODELS[PLAIN].label} (the "
+                    f"same four convs without it) test accuracy > 0 at {size} px, "
+                    f"{self.steps(base, self.candidate):,} steps",
+                    stats.difference_interval(self.sample(base, self.candidate), self.sample(base, PLAIN)),
+                    bar=0.0,
+                    direction=">=",
+                    image_size=size,
+                    steps=self.steps(base, self.candidate),
+                )
+            )
+        if OWN in self.models and self.runs_at(base, OWN):
+            baseline = self.fair_baseline(size).model
+            per_epoch = self.time_per_epoch(base, OWN) / self.time_per_epoch(base, self.candidate)
+            reason = (
+                f"{MODELS[OWN].label} trains at {per_epoch:.2f}x {MODELS[self.candidate].label}'s time per epoch, "
+                f"over the {OWN_TIME_SHARE:.2f} allowed"
+                if per_epoch > OWN_TIME_SHARE
+                else self.handicap(size, baseline)
+            )
+            out.append(
+                stats.verdict(
+                    f"{MODELS[OWN].label} reaches >= {self.settings.bar:.0%} of {MODELS[baseline].label}'s test "
+                    f"accuracy at {size} px at <= {OWN_TIME_SHARE:.0%} of {MODELS[self.candidate].label}'s training "
+                    "time per epoch",
+                    stats.ratio_interval(self.sample(base, OWN), self.sample(base, baseline)),
+                    bar=self.settings.bar,
+                    direction=">=",
+                    reason=reason,
+                    image_size=size,
+                    steps=self.steps(base, OWN),
+                    baseline=baseline,
+                    time_per_epoch_vs_candidate=per_epoch,
+                )
+            )
+        return out
+
+    def time_per_epoch(self, point: Point, model: str) -> float:
+        """Median training seconds per epoch of `model`'s runs at `point`."""
+        return self.train_seconds(point, model) / self.epochs(point, model)
 
     def verdict(self) -> dict:
         """The results JSON's `verdict`: candidate against the baseline at the verdict's budget,
         for the size that settles the goal (the detail size when none does)."""
-        g = self.goals()[0]
+        g = self.goals()[0]  # the 90% goal
         part = g.settled_by or next(p for p in g.parts if p.extra["image_size"] == self.info.image_size)
         return {
-            "baseline": self.baseline,
+            "baseline": part.extra["baseline"],
             "image_size": part.extra["image_size"],
             "steps": part.extra["steps"],
             "epochs": part.extra["epochs"],
+            "baseline_steps": part.extra["baseline_steps"],
+            "baseline_epochs": part.extra["baseline_epochs"],
             "ratio": part.estimate,
             "interval": part.interval.as_list(),
             "outcome": g.outcome,
@@ -413,13 +643,15 @@ class DenseStudyResult(StudyResult):
         """Per model and strong-recipe budget at the detail size: steps and one test accuracy per seed."""
         out = []
         for p in self.points("strong", self.info.image_size):
-            for m in self.models:
+            for m in self.models_at(p):
                 runs = self.runs_at(p, m)
                 out.append(
                     {
                         "model": m,
-                        "epochs": p.epochs,
+                        "budget_epochs": p.epochs,
+                        "epochs": runs[0].epochs,
                         "steps": runs[0].steps,
+                        "train_seconds": self.train_seconds(p, m),
                         "test_accuracy": [r.test_accuracy for r in runs],
                     }
                 )
@@ -439,7 +671,7 @@ class DenseStudyResult(StudyResult):
                     **asdict(self.recipe_at(p, m)),
                 }
                 for p in self.points()
-                for m in self.models
+                for m in self.models_at(p)
             ],
             "data": None if self.data is None else self.data.as_dict(),
             "models": {
@@ -457,17 +689,21 @@ class DenseStudyResult(StudyResult):
             "runs": [r.as_dict() for r in self.runs],
             "goals": [g.as_dict() for g in self.goals()],
             "verdict": self.verdict(),
+            "baseline_choice": [self.fair_baseline(s).as_dict() for s in sorted({p.image_size for p in self.points()})],
             "budget_curve": self.budget_curve(),
             "ratios": [
                 {
                     "image_size": p.image_size,
                     "recipe": p.recipe,
                     "epochs": p.epochs,
-                    "steps": self.steps(p, self.baseline),
-                    "ratio": (r := self.ratio(p)).estimate,
+                    "baseline": b,
+                    "steps": self.steps(p, self.candidate),
+                    "ratio": (r := self.ratio(p, b)).estimate,
                     "interval": r.as_list(),
                 }
                 for p in self.points()
+                for b in self.settings.baselines
+                if self.runs_at(p, b)
             ],
             "convergence": [
                 {
@@ -479,7 +715,7 @@ class DenseStudyResult(StudyResult):
                     "converged": c.converged,
                 }
                 for p in self.points("strong")
-                for m in self.models
+                for m in self.models_at(p)
                 if (c := self.convergence(p, m)) is not None
             ],
         }
@@ -502,6 +738,9 @@ def load_sweep_data(source: LoadedData, *, settings: DenseStudySettings, data: D
 
 
 def train_per_class(settings: DenseStudySettings, data: DataSettings) -> int | None:
+    """Training images per class for notebook 02's runs (None: every image)."""
+    if settings.train_per_class == "all":
+        return None
     return settings.train_per_class if settings.train_per_class is not None else data.train_per_class
 
 
@@ -555,13 +794,13 @@ def run_dense_study(
             train_per_class=per_class,
             flip=r.flip,
             crop_pad=r.crop_pad,
-            sources=DENSE_SOURCES,
+            sources=model.sources,
             log=log,
         )
         counts[run.source] += 1
         res.runs.append(DenseRun.from_run(p, run))
         if p.image_size == shown and p.seed == seeds[0]:
-            res.predictions[(p.recipe, p.epochs, p.model)] = run.predicted
+            res.predictions[(p.recipe, p.budget_epochs, p.model)] = run.predicted
         del trained
     res.run_counts = counts
     log(f"{len(plan)} runs: {counts['trained']} trained, {counts['resumed']} resumed, {counts['loaded']} loaded")
