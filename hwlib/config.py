@@ -127,6 +127,7 @@ class DenseStudySettings:
     curve_seeds: int | None = None  # seeds at budgets other than 1 (None: `seeds`)
     epoch_scale: dict[str, float] = field(default_factory=dict)  # model -> epochs multiplier (default 1)
     time_slack: float = 0.10  # a baseline qualifies if its training time <= models[0]'s x (1 + time_slack)
+    explore_models: tuple[str, ...] = ()  # ablations trained at the base budget on the first seed only
 
 
 PUBLISHED_CHANNEL_MODELS: tuple[str, ...] = (  # notebook 01's models in the published run (what 2 cores afford)
@@ -147,6 +148,7 @@ PUBLISHED_CHANNEL_MODELS: tuple[str, ...] = (  # notebook 01's models in the pub
 
 DENSE_MODELS: tuple[str, ...] = ("dense4", "resnet34", "resnet34_small", "plain4", "own4")  # Dense4 first
 DENSE_BASELINES: tuple[str, ...] = ("resnet34", "resnet34_small")  # the fair baseline's candidates
+OWN4_ABLATIONS: tuple[str, ...] = ("own4_no_se", "own4_last_head")  # does each part of Own4 earn its place?
 # Training speed on the 2-core CPU (fwd+bwd+AdamW, batch 64, channels_last, float32, 32 px, idle): Dense4
 # 69 img/s and ResNet34 without its stem max-pool 50 (the brief's); measured again 2026-12-02: 75-78 and 50-55
 # (ResNet34 as built 116, Plain4 102, Own4 209). At Dense4's training time the small ResNet34 gets ~0.7 of its epochs.
@@ -224,6 +226,7 @@ PROFILES: dict[str, Profile] = {
             models=DENSE_MODELS,
             baselines=DENSE_BASELINES,
             budgets=(1, 2),
+            explore_models=OWN4_ABLATIONS,
         ),
     ),
     "cpu": Profile(
@@ -266,6 +269,7 @@ PROFILES: dict[str, Profile] = {
             curve_models=("dense4", "resnet34_small"),
             curve_seeds=1,
             epoch_scale=CPU_EPOCH_SCALE,
+            explore_models=OWN4_ABLATIONS,
         ),
     ),
     "full": Profile(
@@ -289,6 +293,7 @@ PROFILES: dict[str, Profile] = {
             curve_models=("dense4", "resnet34_small"),
             curve_seeds=1,
             budgets=(0.1, 0.5, 1, 2),
+            explore_models=OWN4_ABLATIONS,
         ),
     ),
 }

@@ -235,3 +235,24 @@ def test_flexconv_flow_shows_static_and_residual_with_a_colour_bar():
     assert f"{cos:.2f} on this image" in title and "0.50 over the first 64 test images" in title
     trace = plots.flow_trace(layer, image, [0, 1, 2])
     assert torch.allclose(trace["static"] + trace["residual"], trace["kernels"])
+
+
+def test_budget_curve_draws_accuracy_against_measured_training_time_when_given():
+    from hwlib.stats import Interval
+
+    acc = {"dense4": [(141, [0.40, 0.42]), (282, [0.50, 0.52])], "small": [(99, [0.45, 0.46]), (198, [0.55, 0.56])]}
+    seconds = {"dense4": [(120.0, [0.40, 0.42]), (240.0, [0.50, 0.52])], "small": [(125.0, [0.45, 0.46])]}
+    fig = plots.plot_budget_curve(
+        acc,
+        [(141, Interval(0.9, 0.8, 1.0)), (282, Interval(0.92, 0.85, 0.99))],
+        labels={"dense4": "Dense4", "small": "Small"},
+        colours={"dense4": "#1b9e77", "small": "#d95f02"},
+        ratio_label="Dense4 / Small",
+        bar=0.9,
+        title="t",
+        seconds=seconds,
+    )
+    assert len(fig.axes) == 3
+    timed = fig.axes[1]
+    assert "training time" in timed.get_xlabel() and len(timed.lines) == 2
+    assert list(timed.lines[0].get_xdata()) == [2.0, 4.0]  # minutes

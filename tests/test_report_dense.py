@@ -55,6 +55,7 @@ def study(acc: dict[tuple[str, int], list[float]], *, seeds=3) -> DenseStudyResu
                     recipe="strong",
                     image_size=32,
                     train_images=3000,
+                    budget_epochs=epochs,
                     epochs=epochs,
                     steps=epochs * 47,
                     seed=seed,

@@ -46,7 +46,8 @@ def test_the_plan_trains_every_model_and_seed_at_the_base_budget_and_the_curve_w
     plan = plan_runs(s, seeds=[0, 1, 2])
     base = [p for p in plan if p.recipe == "strong" and p.budget_epochs == s.epochs]
     curve = [p for p in plan if p.recipe == "strong" and p.budget_epochs != s.epochs]
-    assert len(base) == 3 * len(s.models) * 3  # sizes x models x seeds
+    assert len(base) == 3 * (len(s.models) * 3 + len(s.explore_models))  # sizes x (models x seeds + ablations)
+    assert {p.seed for p in base if p.model in s.explore_models} == {0}  # the ablations: first seed only
     assert len(curve) == 3 * 3 * 2 * 1  # sizes x other budgets x curve models x curve seeds
     assert {p.budget_epochs for p in curve} == {1, 5, 20} and {p.model for p in curve} == {"dense4", "resnet34_small"}
     assert len([p for p in plan if p.recipe == "original"]) == len(s.models) * 3  # at 128 px only

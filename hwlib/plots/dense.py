@@ -43,11 +43,25 @@ def plot_budget_curve(
     ratio_label: str,
     bar: float,
     title: str,
+    seconds: dict[str, list[tuple[float, list[float]]]] | None = None,
 ) -> plt.Figure:
-    """Left: test accuracy against training steps per model (seeds as dots, mean as a line); right:
-    the ratio of the two models against steps with its 95% interval, the goal's bar and equality
-    drawn and labelled. Every point is a run sized to its budget (its own schedule)."""
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.0))
+    """Left: test accuracy against training steps per model (seeds as dots, mean as a line); then,
+    given `seconds` (model -> (median training seconds, accuracies) per budget), the same against
+    measured training time; right: the ratio of the two models against the candidate's steps with
+    its 95% interval, the goal's bar and equality drawn and labelled. Every point is a run sized to
+    its budget (its own schedule)."""
+    if seconds:
+        fig, (ax, tx, bx) = plt.subplots(1, 3, figsize=(16, 4.2))
+        for m, timed in seconds.items():
+            tx.plot([t / 60 for t, _ in timed], [float(np.mean(v)) for _, v in timed], "-o", color=colours[m],
+                    label=labels[m])  # fmt: skip
+        tx.set_xscale("log", base=2)
+        tx.set_xlabel("training time, minutes, log scale (median over seeds)")
+        tx.set_ylabel("test accuracy (mean)")
+        tx.set_title("test accuracy by measured training time", fontsize=10)
+        tx.legend(fontsize=8)
+    else:
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.0))
     steps_all = sorted({s for pts in accuracy.values() for s, _ in pts})
     for m, pts in accuracy.items():
         xs = [s for s, _ in pts]

@@ -9,7 +9,7 @@ import pandas as pd
 
 from .. import stats
 from ..original import COURSE_BATCH, COURSE_EPOCHS, COURSE_TRAIN_IMAGES, ORIGINAL_REFERENCE, REFERENCES
-from ..studies.dense import MODELS, DenseStudyResult, Point, steps_per_epoch
+from ..studies.dense import MODELS, OWN, DenseStudyResult, Point, steps_per_epoch
 from .common import NOTATION, part_lines, setting_text, verdict_line
 
 QUIET_MACHINE = 0.10  # latency is reported only if other processes used less than this share of the CPU
@@ -279,9 +279,8 @@ def findings_markdown(res: DenseStudyResult) -> str:
             ra, rb = ratios[-2][1], ratios[-1][1]
             lines.append(
                 f"- Budget curve at {size} px ({_label(res.candidate)} / {_label(b)}, each point a run of each "
-                f"model sized to its budget, at {_label(res.candidate)}'s steps): {text}. The last doubling moved "
-                "the ratio by "
-                f"{rb.estimate - ra.estimate:+.3f}"
+                f"model sized to its budget, at {_label(res.candidate)}'s steps): {text}. The last doubling took "
+                f"it from {ra.estimate:.3f} to {rb.estimate:.3f}"
                 + (
                     f"; it is below {bar:.2f} at "
                     + ", ".join(f"{res.steps(q, res.candidate):,}" for q in below)
@@ -327,6 +326,16 @@ def findings_markdown(res: DenseStudyResult) -> str:
         )
         + ". Multiply-adds do not predict training time here: the training time per epoch is measured."
     )
+    explore = [m for m in res.settings.explore_models if res.runs_at(base, m)]
+    if explore and res.runs_at(base, OWN):
+        seed = res.runs_at(base, explore[0])[0].seed
+        own_val = next(v for r, v in zip(res.runs_at(base, OWN), res.val_best(base, OWN)) if r.seed == seed)
+        lines.append(
+            f"- {_label(OWN)}'s parts (best validation accuracy, seed {seed}, one run each, so indicative only): "
+            f"{_label(OWN)} {own_val:.3f}; "
+            + "; ".join(f"{_label(m)} {res.val_best(base, m)[0]:.3f}" for m in explore)
+            + "."
+        )
     refs = [r.ratio for r in REFERENCES]
     lines.append(
         f"- Measured elsewhere (table below; other people's runs at 128-256 px and 10-50 epochs, 50 classes): ratios "

@@ -86,6 +86,22 @@ MODELS: dict[str, DenseModel] = {
             build=lambda n: own4(num_classes=n),
             sources=OWN4_SOURCES,
         ),
+        DenseModel(
+            name="own4_no_se",
+            label="Own4 without SE",
+            colour="#a6761d",
+            what="Own4 without its squeeze-and-excitation gates (ablation)",
+            build=lambda n: own4(num_classes=n, se=False),
+            sources=OWN4_SOURCES,
+        ),
+        DenseModel(
+            name="own4_last_head",
+            label="Own4, last-stage head",
+            colour="#666666",
+            what="Own4 classifying the last stage's pooled features only (ablation of the multi-scale head)",
+            build=lambda n: own4(num_classes=n, head="last"),
+            sources=OWN4_SOURCES,
+        ),
     )
 }
 
@@ -165,12 +181,14 @@ class PlannedRun:
 
 def plan_runs(settings: DenseStudySettings, *, seeds: list[int]) -> list[PlannedRun]:
     """Every run. At each size: the strong recipe at the base budget (every model, every seed, seed
-    by seed so that an interrupted plan has whole seeds), then at the curve's other budgets
+    by seed so that an interrupted plan has whole seeds), the `explore_models` at it on the first
+    seed, then at the curve's other budgets
     (`curve_models`, the first `curve_seeds` seeds), then the original recipe (at `original_sizes`,
     base budget, every model and seed)."""
     curve_models = settings.models if settings.curve_models is None else settings.curve_models
     known = set(settings.models)
     unknown = [m for m in (*settings.models, *settings.baselines, *curve_models) if m not in MODELS or m not in known]
+    unknown += [m for m in settings.explore_models if m not in MODELS or m in known]
     if unknown or not settings.baselines or settings.models[0] in settings.baselines:
         raise ValueError(
             f"models {unknown} are not registered or not in `models`, or the baselines {settings.baselines} are "
@@ -195,6 +213,8 @@ def plan_runs(settings: DenseStudySettings, *, seeds: list[int]) -> list[Planned
         for s in seeds:
             for model in settings.models:
                 add(model, "strong", size, 1, s)
+        for model in settings.explore_models:
+            add(model, "strong", size, 1, seeds[0])
         for b in sorted(b for b in settings.budgets if b != 1):
             for model in curve_models:
                 for s in curve_seeds:
@@ -334,6 +354,7 @@ class BaselineChoice:
 
     def as_dict(self) -> dict:
         return {"model": self.model, "image_size": self.image_size, "time_slack": self.slack,
+                "time_limit_vs_candidate": 1 + self.slack,
                 "candidates": [asdict(r) for r in self.rows]}  # fmt: skip
 
 
@@ -359,7 +380,8 @@ class DenseStudyResult(StudyResult):
 
     @property
     def models(self) -> tuple[str, ...]:
-        return self.settings.models
+        """Every model trained: the settings' models, then the exploratory ablations."""
+        return (*self.settings.models, *self.settings.explore_models)
 
     @property
     def split(self) -> str:
@@ -617,6 +639,17 @@ class DenseStudyResult(StudyResult):
             )
         return out
 
+    def ablations(self) -> list[dict]:
+        """The exploratory ablations at the base budget of the detail size, each beside the model it
+        ablates on the same seed: best validation accuracy of both (one run each)."""
+        base = self.base_point(self.info.image_size)
+        out = []
+        for m in self.settings.explore_models:
+            for r, v in zip(self.runs_at(base, m), self.val_best(base, m)):
+                ref = {q.seed: val for q, val in zip(self.runs_at(base, OWN), self.val_best(base, OWN))}
+                out.append({"model": m, "seed": r.seed, "val_best": v, "of": OWN, "of_val_best": ref.get(r.seed)})
+        return out
+
     def time_per_epoch(self, point: Point, model: str) -> float:
         """Median training seconds per epoch of `model`'s runs at `point`."""
         return self.train_seconds(point, model) / self.epochs(point, model)
@@ -691,6 +724,7 @@ class DenseStudyResult(StudyResult):
             "verdict": self.verdict(),
             "baseline_choice": [self.fair_baseline(s).as_dict() for s in sorted({p.image_size for p in self.points()})],
             "budget_curve": self.budget_curve(),
+            "ablations": self.ablations(),
             "ratios": [
                 {
                     "image_size": p.image_size,
@@ -804,7 +838,7 @@ def run_dense_study(
         del trained
     res.run_counts = counts
     log(f"{len(plan)} runs: {counts['trained']} trained, {counts['resumed']} resumed, {counts['loaded']} loaded")
-    for m in settings.models:
+    for m in res.models:
         build = MODELS[m].build
         res.costs[m] = measure_cost(build(data.num_classes), (3, shown, shown), device=device)
         res.macs[m] = {
