@@ -168,9 +168,23 @@ def difference_interval(a: Sample, b: Sample, level: float = LEVEL) -> Interval:
     return Interval(est, low, high)
 
 
-def ratio_interval(a: Sample, b: Sample, level: float = LEVEL) -> Interval:
+def _borrowed_seed_component(s: Sample, spread: Sample) -> tuple[float, float]:
+    """(variance of `s`'s seed mean, df) with the seed sd taken from `spread` (the same model's
+    runs at another budget, >= 2 seeds): sd^2 / S(s) with S(spread) - 1 df."""
+    if spread.seeds < 2:
+        return float("nan"), 0.0
+    return float(np.var(spread.per_seed, ddof=1)) / s.seeds, float(spread.seeds - 1)
+
+
+def ratio_interval(
+    a: Sample, b: Sample, level: float = LEVEL, *, seed_spread: tuple[Sample, Sample] | None = None
+) -> Interval:
     """mean(a) / mean(b) by the delta method: var(r) ~ r^2 (va/a^2 + vb/b^2 - 2 cov/(a b)), the
-    seed terms unpaired, the test-image term paired (its covariance included)."""
+    seed terms unpaired, the test-image term paired (its covariance included).
+
+    seed_spread: samples of the same two models elsewhere (e.g. at the base budget, >= 2 seeds)
+    whose seed sd stands in for a and b's own, for runs with too few seeds to estimate it (the
+    interval's `covers` says so)."""
     _same_images(a, b)
     ma, mb = a.mean, b.mean
     if mb == 0:
@@ -178,11 +192,15 @@ def ratio_interval(a: Sample, b: Sample, level: float = LEVEL) -> Interval:
     r = ma / mb
     # the ratio's linearisation per test image: (a_i / ma - b_i / mb) * r; its variance / N is the image term
     lin = r * (a.per_image / ma - b.per_image / mb) if ma > 0 else -r * b.per_image / mb
-    va, dfa = _seed_component(a)
-    vb, dfb = _seed_component(b)
+    if seed_spread is None:
+        (va, dfa), (vb, dfb) = _seed_component(a), _seed_component(b)
+        covers = "seeds and test images"
+    else:
+        (va, dfa), (vb, dfb) = _borrowed_seed_component(a, seed_spread[0]), _borrowed_seed_component(b, seed_spread[1])
+        covers = "test images and a seed spread taken from another budget's seeds"
     comps = [(r * r * va / (ma * ma) if ma > 0 else 0.0, dfa), (r * r * vb / (mb * mb), dfb), _image_component(lin)]
     low, high = _t_interval(r, comps, level)
-    return Interval(r, low, high)
+    return Interval(r, low, high, covers)
 
 
 def quoted_ratio_interval(pa: float, pb: float, *, images: int, level: float = LEVEL) -> Interval:
@@ -243,10 +261,11 @@ class Convergence:
 
     @property
     def converged(self) -> bool | None:
-        """True: moved less than the seed sd; False: more; None: no sd (one seed)."""
+        """True: doubling raised the accuracy by less than the seed sd (a fall counts as converged:
+        the shorter run is not under-trained); False: by more; None: no sd (one seed)."""
         if math.isnan(self.seed_sd):
             return None
-        return abs(self.moved) < self.seed_sd
+        return self.moved < self.seed_sd
 
 
 def convergence(model: str, *, steps: int, short: Sequence[float], long: Sequence[float]) -> Convergence:

@@ -135,3 +135,29 @@ def test_a_verdict_round_trips_through_its_json():
     )
     back = stats.Verdict.from_dict(v.as_dict())
     assert back.as_dict() == v.as_dict() and back.outcome == "missed" and back.parts[0].extra == {"size": 32}
+
+
+def test_a_fall_on_doubling_counts_as_converged_and_a_rise_beyond_the_seed_sd_does_not():
+    from hwlib import stats
+
+    assert stats.convergence("m", steps=10, short=[0.50, 0.52, 0.51], long=[0.45]).converged is True
+    assert stats.convergence("m", steps=10, short=[0.50, 0.52, 0.51], long=[0.60]).converged is False
+    assert stats.convergence("m", steps=10, short=[0.50], long=[0.60]).converged is None
+
+
+def test_a_one_seed_ratio_borrows_its_seed_spread_and_says_so():
+    import numpy as np
+
+    from hwlib import stats
+
+    rng = np.random.default_rng(0)
+    one = [stats.Sample.from_rows([rng.random(500) < p]) for p in (0.6, 0.5)]
+    assert not stats.ratio_interval(*one).exists  # one seed: no seed spread
+    spread = tuple(stats.Sample.from_rows([rng.random(500) < p + d for d in (0, 0.02, 0.04)]) for p in (0.6, 0.5))
+    iv = stats.ratio_interval(*one, seed_spread=spread)
+    assert iv.exists and iv.low < iv.estimate < iv.high and "another budget" in iv.covers
+    wider = stats.ratio_interval(
+        *one,
+        seed_spread=tuple(stats.Sample.from_rows([rng.random(500) < p + d for d in (0, 0.1, 0.2)]) for p in (0.6, 0.4)),
+    )
+    assert wider.high - wider.low > iv.high - iv.low  # a larger seed spread, a wider interval

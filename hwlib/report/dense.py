@@ -26,6 +26,19 @@ def _budget(res: DenseStudyResult, p: Point, model: str | None = None) -> str:
     return f"{e} epoch{'s' if e != 1 else ''} = {res.steps(p, m):,} steps"
 
 
+def _seeds_text(res: DenseStudyResult, p: Point, baseline: str) -> str:
+    """How many seeds the verdict's point has, and where its interval's seed spread comes from."""
+    n = min(len(res.runs_at(p, m)) for m in (res.candidate, baseline))
+    base = res.base_point(p.image_size)
+    if n >= 2 or p == base:
+        return f"{n} seed{'s' if n != 1 else ''} each."
+    k = len(res.runs_at(base, res.candidate))
+    return (
+        f"{n} seed each at this budget; its interval takes the seed spread of the {base.epochs}-epoch runs "
+        f"({k} seeds), as seed noise cannot be estimated from one run."
+    )
+
+
 def baseline_table(res: DenseStudyResult) -> pd.DataFrame:
     """How the fair baseline was chosen at each size: every baseline candidate's budget, training
     time against the candidate's, validation accuracy, last map size and whether it qualifies."""
@@ -79,7 +92,7 @@ def summary_markdown(res: DenseStudyResult) -> str:
     against = (
         f"- Against: {_label(b)} ({MODELS[b].what}), {how}; {_label(res.candidate)} {_budget(res, p)}, "
         f"{_label(b)} {_budget(res, p, b)}, strong recipe, batch "
-        f"{res.settings.batch_size}, {per_class} training images per class, {len(res.runs_at(p, b))} seed(s) each."
+        f"{res.settings.batch_size}, {per_class} training images per class, " + _seeds_text(res, p, b)
     )
     course_steps = COURSE_EPOCHS * steps_per_epoch(COURSE_TRAIN_IMAGES, COURSE_BATCH)
     side = res.final_map[b][v["image_size"]]

@@ -449,7 +449,17 @@ class DenseStudyResult(StudyResult):
         """candidate / baseline (default: the fair one at the point's size) test accuracy with its
         interval (seeds unpaired, test images paired)."""
         baseline = baseline or self.fair_baseline(point.image_size).model
-        return stats.ratio_interval(self.sample(point, self.candidate), self.sample(point, baseline))
+        a, b = self.sample(point, self.candidate), self.sample(point, baseline)
+        base = self.base_point(point.image_size)
+        if (
+            min(a.seeds, b.seeds) < 2
+            and point.recipe == "strong"
+            and point.epochs > base.epochs
+            and min(len(self.runs_at(base, m)) for m in (self.candidate, baseline)) >= 2
+        ):  # a longer run with one seed: its seed spread is the base budget's (stated in the interval)
+            spread = (self.sample(base, self.candidate), self.sample(base, baseline))
+            return stats.ratio_interval(a, b, seed_spread=spread)
+        return stats.ratio_interval(a, b)
 
     def val_best(self, point: Point, model: str) -> list[float]:
         """Best validation accuracy of each seed's run (what `fit` chose the weights by)."""
@@ -609,6 +619,7 @@ class DenseStudyResult(StudyResult):
                     stats.difference_interval(self.sample(base, self.candidate), self.sample(base, PLAIN)),
                     bar=0.0,
                     direction=">=",
+                    reason=self.still_rising(base, self.candidate),
                     image_size=size,
                     steps=self.steps(base, self.candidate),
                 )
@@ -620,7 +631,7 @@ class DenseStudyResult(StudyResult):
                 f"{MODELS[OWN].label} trains at {per_epoch:.2f}x {MODELS[self.candidate].label}'s time per epoch, "
                 f"over the {OWN_TIME_SHARE:.2f} allowed"
                 if per_epoch > OWN_TIME_SHARE
-                else self.handicap(size, baseline)
+                else self.handicap(size, baseline) or self.still_rising(base, baseline)
             )
             out.append(
                 stats.verdict(
@@ -638,6 +649,17 @@ class DenseStudyResult(StudyResult):
                 )
             )
         return out
+
+    def still_rising(self, point: Point, model: str) -> str:
+        """Why a comparison at `point` is of an under-trained `model` ('' if doubling did not show
+        that): doubling its budget raised its validation accuracy by more than its seed sd."""
+        c = self.convergence(point, model)
+        if c is None or c.converged is not False:
+            return ""
+        return (
+            f"{MODELS[model].label} was still improving at {c.steps:,} steps (doubling raised its validation "
+            f"accuracy by {100 * c.moved:+.1f} points, seed sd {100 * c.seed_sd:.1f})"
+        )
 
     def ablations(self) -> list[dict]:
         """The exploratory ablations at the base budget of the detail size, each beside the model it
@@ -668,6 +690,7 @@ class DenseStudyResult(StudyResult):
             "baseline_epochs": part.extra["baseline_epochs"],
             "ratio": part.estimate,
             "interval": part.interval.as_list(),
+            "interval_covers": part.interval.covers,
             "outcome": g.outcome,
             **({"reason": part.reason} if part.reason else {}),
         }
