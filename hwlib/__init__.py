@@ -17,8 +17,9 @@ Where a change belongs (modules in the order data flows through them; none impor
 * :mod:`hwlib.flexconv` (three layers: `OriginalFlexConv2d`, `PooledFlexConv2d`, `HybridFlexConv2d`,
   factory `flex_conv2d`), :mod:`hwlib.channel_layers` (the channel-adaptive baselines),
   :mod:`hwlib.models` (notebook 01's networks: flex_cnn, cnn3, adaptive_cnn),
-  :mod:`hwlib.dense_models` (notebook 02's: dense4, resnet34_baseline), both checking their input
-  with :mod:`hwlib.image_checks`.
+  :mod:`hwlib.dense_models` (notebook 02's: dense4 with its concat switch for Plain4,
+  resnet34_baseline with its stem_pool switch for small images), :mod:`hwlib.own4` (notebook 02's own
+  four-conv design), all checking their input with :mod:`hwlib.image_checks`.
 * :mod:`hwlib.metrics`, :mod:`hwlib.params`, :mod:`hwlib.timing` - accuracy/F1/confusion,
   closed-form and torchinfo parameter counts, wall-clock timing and how busy the machine was.
 * :mod:`hwlib.train` - `fit` and `evaluate` (a joint batch of all seven channel combinations is one

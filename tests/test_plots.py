@@ -237,6 +237,12 @@ def test_flexconv_flow_shows_static_and_residual_with_a_colour_bar():
     assert torch.allclose(trace["static"] + trace["residual"], trace["kernels"])
 
 
+def test_history_bands_skip_a_model_not_trained_in_a_panel():
+    h = [{"epoch": 1, "val_acc": 0.3, "train_acc": 0.4}, {"epoch": 2, "val_acc": 0.5, "train_acc": 0.6}]
+    fig = plots.plot_history_bands({"a": {"m1": [h, h], "m2": [h]}, "b": {"m1": [h], "m2": []}}, title="t")
+    assert len(fig.axes[1].lines) == 2  # m1's validation and training lines only
+
+
 def test_budget_curve_draws_accuracy_against_measured_training_time_when_given():
     from hwlib.stats import Interval
 

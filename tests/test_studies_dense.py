@@ -48,12 +48,15 @@ def test_the_plan_trains_every_model_and_seed_at_the_base_budget_and_the_curve_w
     curve = [p for p in plan if p.recipe == "strong" and p.budget_epochs != s.epochs]
     assert len(base) == 3 * (len(s.models) * 3 + len(s.explore_models))  # sizes x (models x seeds + ablations)
     assert {p.seed for p in base if p.model in s.explore_models} == {0}  # the ablations: first seed only
-    assert len(curve) == 3 * 3 * 2 * 1  # sizes x other budgets x curve models x curve seeds
-    assert {p.budget_epochs for p in curve} == {1, 5, 20} and {p.model for p in curve} == {"dense4", "resnet34_small"}
+    below = [p for p in curve if p.budget_epochs < s.epochs]
+    above = [p for p in curve if p.budget_epochs > s.epochs]
+    assert len(below) == 3 * 2 * 2 and len(above) == 3 * len(s.models)  # sizes x budgets x models, one seed
+    assert {p.budget_epochs for p in below} == {1, 5} and {p.model for p in below} == {"dense4", "resnet34_small"}
+    assert {p.budget_epochs for p in above} == {20} and {p.model for p in above} == set(s.models)
+    assert {p.seed for p in curve} == {0}
     assert len([p for p in plan if p.recipe == "original"]) == len(s.models) * 3  # at 128 px only
     # seed by seed at the base budget, so an interrupted plan holds whole seeds
     assert [(p.model, p.seed) for p in base[:6]] == [(m, 0) for m in s.models] + [("dense4", 1)]
-    assert len({p.name for p in plan}) == len(plan)
     with pytest.raises(ValueError):
         plan_runs(
             DenseStudySettings(
@@ -63,6 +66,13 @@ def test_the_plan_trains_every_model_and_seed_at_the_base_budget_and_the_curve_w
         )
     with pytest.raises(ValueError):  # the candidate cannot be its own baseline
         plan_runs(replace(s, baselines=("dense4",)), seeds=[0])
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_every_profile_plans_each_run_once(name):
+    s = PROFILES[name].dense
+    plan = plan_runs(s, seeds=list(range(s.seeds)))
+    assert len({p.name for p in plan}) == len(plan)  # e.g. the rehearsal's 0.1 and 0.5 of 1 epoch: one run
 
 
 def test_an_epoch_scale_sizes_a_slower_model_to_the_candidates_budget():
@@ -195,7 +205,7 @@ def _fake_study(times: dict[str, float], val: dict[str, float], maps: dict[str, 
     return res
 
 
-def test_the_fair_baseline_is_the_strongest_on_validation_that_trains_in_no_more_time_and_is_not_handicapped():
+def test_the_fair_baseline_is_the_strongest_on_validation_that_trains_in_no_more_time():
     times = {"dense4": 100.0, "resnet34": 60.0, "resnet34_small": 105.0, "plain4": 80.0}
     maps = {"dense4": 4, "resnet34": 1, "resnet34_small": 2, "plain4": 4}
     # resnet34_small is the strongest, within the 10% slack and not handicapped: chosen
@@ -205,15 +215,15 @@ def test_the_fair_baseline_is_the_strongest_on_validation_that_trains_in_no_more
     rows = {r.model: r for r in choice.rows}
     assert rows["resnet34"].handicapped and not rows["resnet34_small"].handicapped
     assert rows["resnet34_small"].time_ratio == pytest.approx(1.05, abs=0.02) and rows["resnet34_small"].qualifies
-    # a stronger but handicapped baseline is passed over for an unhandicapped one
+    # a stronger handicapped baseline is not passed over for a weaker one: it is chosen, and its verdict not shown
     res = _fake_study(times, {"dense4": 0.7, "resnet34": 0.69, "resnet34_small": 0.6, "plain4": 0.68}, maps)
-    assert res.fair_baseline(32).model == "plain4"
+    assert res.fair_baseline(32).model == "resnet34" and "handicapped" in res.verdict_point(32)[1]
     # too slow (1.5x the candidate's time): does not qualify, however strong
     slow = {**times, "resnet34_small": 150.0}
     res = _fake_study(slow, {"dense4": 0.7, "resnet34": 0.6, "resnet34_small": 0.8, "plain4": 0.5}, maps)
     choice = res.fair_baseline(32)
-    assert choice.model == "plain4" and not {r.model: r for r in choice.rows}["resnet34_small"].qualifies
-    # only handicapped baselines qualify: the strongest is used and the verdict names the handicap
-    two = {"dense4": 100.0, "resnet34": 60.0}
-    res = _fake_study(two, {"dense4": 0.7, "resnet34": 0.6}, {"dense4": 4, "resnet34": 1})
-    assert res.fair_baseline(32).model == "resnet34" and "handicapped" in res.verdict_point(32)[1]
+    assert choice.model == "resnet34" and not {r.model: r for r in choice.rows}["resnet34_small"].qualifies
+    # none qualifies: the cheapest is used and the verdict says no baseline trained in the time
+    res = _fake_study({"dense4": 100.0, "resnet34_small": 150.0}, {"dense4": 0.7, "resnet34_small": 0.6},
+                      {"dense4": 4, "resnet34_small": 2})  # fmt: skip
+    assert res.fair_baseline(32).model == "resnet34_small" and "no ResNet34 trained within" in res.verdict_point(32)[1]

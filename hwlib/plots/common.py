@@ -71,6 +71,8 @@ def plot_history_bands(
     for ax, (panel, models) in zip(axes[0], runs.items()):
         longest: list[int] = []
         for model, histories in models.items():
+            if not histories:  # a model not trained at this panel's budget
+                continue
             c = colours[model] if colours and model in colours else model_colour(model, names)
             n = min(len(h) for h in histories)
             epochs = [r["epoch"] for r in histories[0][:n]]

@@ -26,6 +26,17 @@ def _budget(res: DenseStudyResult, p: Point, model: str | None = None) -> str:
     return f"{e} epoch{'s' if e != 1 else ''} = {res.steps(p, m):,} steps"
 
 
+def _training_images(res: DenseStudyResult, train_images: int) -> str:
+    """'every training image (9,469), the same for every seed' or 'N images per class drawn per seed'."""
+    if res.all_train_images:
+        return (
+            f"every training image ({train_images:,}), the same for every seed (seeds differ in initialisation "
+            "and batch order)"
+        )
+    classes = res.data.num_classes if res.data else 1
+    return f"{train_images // classes} training images per class, drawn afresh for every seed"
+
+
 def _seeds_text(res: DenseStudyResult, p: Point, baseline: str) -> str:
     """How many seeds the verdict's point has, and where its interval's seed spread comes from."""
     n = min(len(res.runs_at(p, m)) for m in (res.candidate, baseline))
@@ -34,7 +45,7 @@ def _seeds_text(res: DenseStudyResult, p: Point, baseline: str) -> str:
         return f"{n} seed{'s' if n != 1 else ''} each."
     k = len(res.runs_at(base, res.candidate))
     return (
-        f"{n} seed each at this budget; its interval takes the seed spread of the {base.epochs}-epoch runs "
+        f"{n} seed each at this budget; its interval takes the seed spread of the base budget's runs "
         f"({k} seeds), as seed noise cannot be estimated from one run."
     )
 
@@ -75,7 +86,7 @@ def summary_markdown(res: DenseStudyResult) -> str:
     iv = stats.Interval(v["ratio"], low, high)
     facts = res.data
     classes = facts.num_classes if facts else "?"
-    per_class = res.runs_at(p, b)[0].train_images // (facts.num_classes if facts else 1)
+    images = _training_images(res, res.runs_at(p, b)[0].train_images)
     choice = res.fair_baseline(v["image_size"])
     row = choice.row
     how = (
@@ -92,7 +103,7 @@ def summary_markdown(res: DenseStudyResult) -> str:
     against = (
         f"- Against: {_label(b)} ({MODELS[b].what}), {how}; {_label(res.candidate)} {_budget(res, p)}, "
         f"{_label(b)} {_budget(res, p, b)}, strong recipe, batch "
-        f"{res.settings.batch_size}, {per_class} training images per class, " + _seeds_text(res, p, b)
+        f"{res.settings.batch_size}, {images}, " + _seeds_text(res, p, b)
     )
     course_steps = COURSE_EPOCHS * steps_per_epoch(COURSE_TRAIN_IMAGES, COURSE_BATCH)
     side = res.final_map[b][v["image_size"]]
@@ -337,7 +348,7 @@ def findings_markdown(res: DenseStudyResult) -> str:
             for m in res.models
             if m != b and m in per_epoch
         )
-        + ". Multiply-adds do not predict training time here: the training time per epoch is measured."
+        + " (training time per epoch: median measured wall time)."
     )
     explore = [m for m in res.settings.explore_models if res.runs_at(base, m)]
     if explore and res.runs_at(base, OWN):
@@ -361,17 +372,22 @@ def findings_markdown(res: DenseStudyResult) -> str:
 def limitations_markdown(res: DenseStudyResult) -> str:
     f = res.data
     used = ", ".join(f"{k} {v:,}" for k, v in f.available.items()) if f else "?"
-    per_class = res.runs[0].train_images // (f.num_classes if f else 1)
+    images = _training_images(res, res.runs[0].train_images)
     n_test = f"{len(res.labels):,}" if res.labels is not None else "?"
     seeds = len(res.info.seeds)
     lines = [
         "**Limitations**",
         "",
-        f"- Data: {res.info.dataset} ({f.num_classes if f else '?'} classes; images available: {used}); each seed "
-        f"trains on its own {per_class} images per class; test on all {n_test} {res.info.split} images, stored at "
+        f"- Data: {res.info.dataset} ({f.num_classes if f else '?'} classes; images available: {used}); "
+        f"{images}; test on all {n_test} {res.info.split} images, stored at "
         f"{f.photo_size if f else '?'}, resized to {res.info.image_size} px.",
-        f"- Seeds: {seeds}. Intervals cover seed and test-set noise, seeds unpaired across models; with "
-        f"{seeds} seed{'s' if seeds != 1 else ''} the seed spread itself is uncertain.",
+        f"- Seeds: {seeds} at the base budget. Intervals cover seed and test-set noise, seeds unpaired across "
+        f"models; with {seeds} seed{'s' if seeds != 1 else ''} the seed spread itself is uncertain. Budgets "
+        "trained on one seed have no interval, except above the base budget, where the base budget's seed spread "
+        "stands in (said where used).",
+        "- Equal training time over equal epochs: a baseline slower per epoch than "
+        f"{_label(res.candidate)} is trained for fewer epochs (its epoch scale), so that it costs no more time; "
+        "the runs table gives every model's epochs and steps.",
         "- Training time: each run's wall time (in the results JSON) decides which ResNet34 qualifies as the fair "
         f"baseline; the runs are trained one at a time, but another process sharing the CPU would inflate a run's "
         f"time, so the rule allows {res.settings.time_slack:.0%} slack; the Findings give each baseline's time ratio.",

@@ -182,12 +182,14 @@ class PlannedRun:
 def plan_runs(settings: DenseStudySettings, *, seeds: list[int]) -> list[PlannedRun]:
     """Every run. At each size: the strong recipe at the base budget (every model, every seed, seed
     by seed so that an interrupted plan has whole seeds), the `explore_models` at it on the first
-    seed, then at the curve's other budgets
-    (`curve_models`, the first `curve_seeds` seeds), then the original recipe (at `original_sizes`,
-    base budget, every model and seed)."""
+    seed, then the other budgets on the first `curve_seeds` seeds: those below the base with
+    `curve_models` (the budget curve), those above it with `longer_models` (the doubling check), then
+    the original recipe (at `original_sizes`, base budget, every model and seed)."""
     curve_models = settings.models if settings.curve_models is None else settings.curve_models
+    longer_models = settings.models if settings.longer_models is None else settings.longer_models
     known = set(settings.models)
-    unknown = [m for m in (*settings.models, *settings.baselines, *curve_models) if m not in MODELS or m not in known]
+    listed = (*settings.models, *settings.baselines, *curve_models, *longer_models)
+    unknown = [m for m in listed if m not in MODELS or m not in known]
     unknown += [m for m in settings.explore_models if m not in MODELS or m in known]
     if unknown or not settings.baselines or settings.models[0] in settings.baselines:
         raise ValueError(
@@ -198,16 +200,16 @@ def plan_runs(settings: DenseStudySettings, *, seeds: list[int]) -> list[Planned
     plan = []
 
     def add(model: str, recipe: str, size: int, budget: float, seed: int) -> None:
-        plan.append(
-            PlannedRun(
-                model=model,
-                recipe=recipe,
-                image_size=size,
-                budget_epochs=budget_epochs(settings, budget=budget),
-                epochs=run_epochs(settings, model=model, budget=budget),
-                seed=seed,
-            )
+        run = PlannedRun(
+            model=model,
+            recipe=recipe,
+            image_size=size,
+            budget_epochs=budget_epochs(settings, budget=budget),
+            epochs=run_epochs(settings, model=model, budget=budget),
+            seed=seed,
         )
+        if run not in plan:  # budgets that round to the same epochs (e.g. 0.1 and 0.5 of 1 epoch) are one run
+            plan.append(run)
 
     for size in sorted(settings.sizes):
         for s in seeds:
@@ -216,7 +218,7 @@ def plan_runs(settings: DenseStudySettings, *, seeds: list[int]) -> list[Planned
         for model in settings.explore_models:
             add(model, "strong", size, 1, seeds[0])
         for b in sorted(b for b in settings.budgets if b != 1):
-            for model in curve_models:
+            for model in curve_models if b < 1 else longer_models:
                 for s in curve_seeds:
                     add(model, "strong", size, b, s)
         if size in settings.original_sizes:
@@ -240,7 +242,7 @@ class DenseRun:
     seed: int
     test_accuracy: float
     best_epoch: int
-    train_seconds: float  # wall time; the machine may have been shared, so not a speed figure
+    train_seconds: float  # wall time of the call that finished it (a resumed run: its last part only)
     correct: np.ndarray  # (N,) bool per test image
     history: list[dict]
     confusion: np.ndarray  # (classes, classes) true x predicted
@@ -264,6 +266,11 @@ class DenseRun:
             confusion=run.test.confusion,
         )
 
+    @property
+    def epoch_seconds(self) -> float:
+        """Training time summed over the run's epochs (every epoch, also those before a resume)."""
+        return float(sum(h.get("seconds", 0.0) for h in self.history)) or self.train_seconds
+
     def as_dict(self) -> dict:
         return {
             "model": self.model,
@@ -276,7 +283,7 @@ class DenseRun:
             "seed": self.seed,
             "test_accuracy": self.test_accuracy,
             "best_epoch": self.best_epoch,
-            "train_seconds": round(self.train_seconds, 1),
+            "train_seconds": round(self.epoch_seconds, 1),
             "correct": pack_bits(self.correct),
         }
 
@@ -375,6 +382,7 @@ class DenseStudyResult(StudyResult):
         default_factory=dict
     )  # (recipe, epochs, model) -> first seed
     run_counts: dict[str, int] = field(default_factory=dict)  # "trained" / "resumed" / "loaded" -> runs
+    all_train_images: bool = False  # every run trains on every training image (no per-seed subset)
 
     # -- access --------------------------------------------------------------------------------------
 
@@ -495,15 +503,17 @@ class DenseStudyResult(StudyResult):
         return Point(image_size, "strong", self.settings.epochs)
 
     def train_seconds(self, point: Point, model: str) -> float:
-        """Median training wall time of `model`'s runs at `point` (one run at a time on the machine)."""
-        return float(np.median([r.train_seconds for r in self.runs_at(point, model)]))
+        """Median training wall time of `model`'s runs at `point` (one run at a time on the machine):
+        the sum of its epochs' times, so a run resumed in a later call counts every epoch."""
+        return float(np.median([r.epoch_seconds for r in self.runs_at(point, model)]))
 
     def fair_baseline(self, image_size: int) -> BaselineChoice:
         """The verdict's baseline at `image_size`, chosen at the base budget: among `baselines`,
         those whose median training time is at most the candidate's x (1 + time_slack) qualify; the
-        strongest qualifying one on validation (mean best validation accuracy over seeds) that is
-        not handicapped is chosen, else the strongest qualifying one (its verdict then not shown),
-        else the cheapest baseline (not shown either)."""
+        strongest qualifying one on validation (mean best validation accuracy over seeds) is chosen,
+        handicapped or not (a handicapped one's verdict is then not shown: passing over a stronger
+        baseline for a weaker one would flatter the candidate); if none qualifies, the cheapest
+        (its verdict not shown either)."""
         p = self.base_point(image_size)
         limit = self.train_seconds(p, self.candidate) * (1 + self.settings.time_slack)
         rows = []
@@ -523,11 +533,7 @@ class DenseStudyResult(StudyResult):
                 )
             )
         by_val = sorted(rows, key=lambda r: -r.val_mean)
-        chosen = (
-            next((r for r in by_val if r.qualifies and not r.handicapped), None)
-            or next((r for r in by_val if r.qualifies), None)
-            or min(rows, key=lambda r: r.train_seconds)
-        )
+        chosen = next((r for r in by_val if r.qualifies), None) or min(rows, key=lambda r: r.train_seconds)
         return BaselineChoice(
             model=chosen.model, image_size=image_size, rows=tuple(rows), slack=self.settings.time_slack
         )
@@ -614,12 +620,12 @@ class DenseStudyResult(StudyResult):
             out.append(
                 stats.verdict(
                     f"The concatenation helps: {MODELS[self.candidate].label} minus {MODELS[PLAIN].label} (the "
-                    f"same four convs without it) test accuracy > 0 at {size} px, "
+                    f"same four convs without it) test accuracy above 0 at {size} px, "
                     f"{self.steps(base, self.candidate):,} steps",
                     stats.difference_interval(self.sample(base, self.candidate), self.sample(base, PLAIN)),
                     bar=0.0,
                     direction=">=",
-                    reason=self.still_rising(base, self.candidate),
+                    reason=self.still_rising(base, self.candidate) or self.still_rising(base, PLAIN),
                     image_size=size,
                     steps=self.steps(base, self.candidate),
                 )
@@ -631,7 +637,7 @@ class DenseStudyResult(StudyResult):
                 f"{MODELS[OWN].label} trains at {per_epoch:.2f}x {MODELS[self.candidate].label}'s time per epoch, "
                 f"over the {OWN_TIME_SHARE:.2f} allowed"
                 if per_epoch > OWN_TIME_SHARE
-                else self.handicap(size, baseline) or self.still_rising(base, baseline)
+                else self.handicap(size, baseline) or self.still_rising(base, baseline) or self.still_rising(base, OWN)
             )
             out.append(
                 stats.verdict(
@@ -826,6 +832,7 @@ def run_dense_study(
     res.data = data.facts()
     res.labels = data.splits[data.eval_split].labels.numpy().copy()
     per_class = train_per_class(settings, data_settings)
+    res.all_train_images = per_class is None
     plan = plan_runs(settings, seeds=seeds)
     counts = {"trained": 0, "resumed": 0, "loaded": 0}
     for p in plan:
