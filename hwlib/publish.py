@@ -138,9 +138,14 @@ def results_markdown(results_dir: str | Path) -> str:
         lines += ["", *_goal_lines(d.get("goals", []), points=False)]
         facts = d.get("data") or {}
         per_class = d["runs"][0]["train_images"] // max(1, facts.get("num_classes", 1))
+        images = (
+            f"every training image ({d['runs'][0]['train_images']:,})"
+            if d.get("settings", {}).get("train_per_class") == "all"
+            else f"{per_class} training images per class drawn per seed"
+        )
         lines.append(
-            f"- Limits: {facts.get('num_classes', '?')} classes of {d['dataset']}, {per_class} training images "
-            f"per class drawn per seed, at most {max(r['steps'] for r in d['runs']):,} steps, "
+            f"- Limits: {facts.get('num_classes', '?')} classes of {d['dataset']}, {images}, "
+            f"at most {max(r['steps'] for r in d['runs']):,} steps, "
             f"{_seeds(len(d['seeds']))}; "
             "not the course's 50 classes at 128 px."
         )
