@@ -316,7 +316,7 @@ def rehearsal_of(full: Profile) -> Profile:
         "images per class, 1 epoch, 1 seed, to find what breaks before GPU time is spent; its numbers mean nothing",
         data=replace(full.data, train_per_class=REHEARSAL_PER_CLASS, eval_per_class=REHEARSAL_PER_CLASS),
         channels=replace(full.channels, epochs=1, seeds=1),
-        dense=replace(full.dense, epochs=1, seeds=1),
+        dense=replace(full.dense, epochs=1, seeds=1, train_per_class=None),  # the data's few images, not "all"
     )
 
 
