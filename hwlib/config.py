@@ -252,8 +252,8 @@ PROFILES: dict[str, Profile] = {
         note="the published run: real photos on 2 CPU cores, 3 seeds, 32 px; notebook 01 on 300 training images "
         "per class drawn per seed; notebook 02 on every training image for the assignment's 10 epochs (the "
         "slower small-image ResNet34 sized to Dense4's training time), strong recipe only, with a budget curve "
-        "at 1 and 5 epochs and every model at 20 (one seed; about 7 h of training on 2 cores, spread over runner "
-        "calls)",
+        "at 1 and 5 epochs (Dense4 and both ResNet34s) and every model at 20 (one seed; about 7 h of training "
+        "on 2 cores, spread over runner calls)",
         data=DataSettings(image_size=32, train_per_class=300, eval_per_class=None),
         channels=ChannelStudySettings(epochs=20, seeds=3, batch_size=64, lr=1e-3, models=PUBLISHED_CHANNEL_MODELS),
         dense=DenseStudySettings(
@@ -269,7 +269,7 @@ PROFILES: dict[str, Profile] = {
             models=DENSE_MODELS,
             baselines=DENSE_BASELINES,
             train_per_class="all",
-            curve_models=("dense4", "resnet34_small"),
+            curve_models=("dense4", *DENSE_BASELINES),
             curve_seeds=1,
             epoch_scale=CPU_EPOCH_SCALE,
             explore_models=OWN4_ABLATIONS,
@@ -293,7 +293,7 @@ PROFILES: dict[str, Profile] = {
             models=DENSE_MODELS,
             baselines=DENSE_BASELINES,
             train_per_class="all",
-            curve_models=("dense4", "resnet34_small"),
+            curve_models=("dense4", *DENSE_BASELINES),
             curve_seeds=1,
             budgets=(0.1, 0.5, 1, 2),
             explore_models=OWN4_ABLATIONS,

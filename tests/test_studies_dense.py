@@ -50,8 +50,8 @@ def test_the_plan_trains_every_model_and_seed_at_the_base_budget_and_the_curve_w
     assert {p.seed for p in base if p.model in s.explore_models} == {0}  # the ablations: first seed only
     below = [p for p in curve if p.budget_epochs < s.epochs]
     above = [p for p in curve if p.budget_epochs > s.epochs]
-    assert len(below) == 3 * 2 * 2 and len(above) == 3 * len(s.models)  # sizes x budgets x models, one seed
-    assert {p.budget_epochs for p in below} == {1, 5} and {p.model for p in below} == {"dense4", "resnet34_small"}
+    assert len(below) == 3 * 2 * 3 and len(above) == 3 * len(s.models)  # sizes x budgets x models, one seed
+    assert {p.budget_epochs for p in below} == {1, 5} and {p.model for p in below} == {"dense4", *s.baselines}
     assert {p.budget_epochs for p in above} == {20} and {p.model for p in above} == set(s.models)
     assert {p.seed for p in curve} == {0}
     assert len([p for p in plan if p.recipe == "original"]) == len(s.models) * 3  # at 128 px only

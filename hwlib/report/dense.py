@@ -222,7 +222,7 @@ def model_table(res: DenseStudyResult) -> pd.DataFrame:
     """Each model's conv layers, parameters, multiply-adds and last conv map side at every size, and
     its latency when the machine was quiet while it was timed."""
     rows = {}
-    for m in res.models:
+    for m in res.all_models:
         c = res.costs[m]
         row: dict[str, object] = {"conv layers": res.convs[m], "parameters": f"{c.params:,}"}
         for s, macs in res.macs[m].items():

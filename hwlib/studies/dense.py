@@ -388,7 +388,12 @@ class DenseStudyResult(StudyResult):
 
     @property
     def models(self) -> tuple[str, ...]:
-        """Every model trained: the settings' models, then the exploratory ablations."""
+        """The study's models (trained at every budget of the base plan; the ablations are apart)."""
+        return self.settings.models
+
+    @property
+    def all_models(self) -> tuple[str, ...]:
+        """Every model trained: the study's, then the exploratory ablations (first seed, base budget)."""
         return (*self.settings.models, *self.settings.explore_models)
 
     @property
@@ -451,7 +456,7 @@ class DenseStudyResult(StudyResult):
 
     def models_at(self, point: Point) -> list[str]:
         """The models with runs at `point` (the budget curve trains only `curve_models`)."""
-        return [m for m in self.models if self.runs_at(point, m)]
+        return [m for m in self.all_models if self.runs_at(point, m)]
 
     def ratio(self, point: Point, baseline: str | None = None) -> stats.Interval:
         """candidate / baseline (default: the fair one at the point's size) test accuracy with its
@@ -746,7 +751,7 @@ class DenseStudyResult(StudyResult):
                     "final_conv_map": {str(s): v for s, v in self.final_map.get(m, {}).items()},
                     "latency_ms_per_image": self.costs[m].latency_ms if m in self.costs else None,
                 }
-                for m in self.models
+                for m in self.all_models
             },
             "runs": [r.as_dict() for r in self.runs],
             "goals": [g.as_dict() for g in self.goals()],
@@ -868,7 +873,7 @@ def run_dense_study(
         del trained
     res.run_counts = counts
     log(f"{len(plan)} runs: {counts['trained']} trained, {counts['resumed']} resumed, {counts['loaded']} loaded")
-    for m in res.models:
+    for m in res.all_models:
         build = MODELS[m].build
         res.costs[m] = measure_cost(build(data.num_classes), (3, shown, shown), device=device)
         res.macs[m] = {
