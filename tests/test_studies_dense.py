@@ -227,3 +227,18 @@ def test_the_fair_baseline_is_the_strongest_on_validation_that_trains_in_no_more
     res = _fake_study({"dense4": 100.0, "resnet34_small": 150.0}, {"dense4": 0.7, "resnet34_small": 0.6},
                       {"dense4": 4, "resnet34_small": 2})  # fmt: skip
     assert res.fair_baseline(32).model == "resnet34_small" and "no ResNet34 trained within" in res.verdict_point(32)[1]
+
+
+def test_a_runs_training_time_is_its_median_epoch_time_times_its_epochs():
+    from hwlib.studies.dense import DenseRun
+
+    def run(seconds: list[float]) -> DenseRun:
+        hist = [{"epoch": i + 1, "val_acc": 0.5, "seconds": s} for i, s in enumerate(seconds)]
+        return DenseRun(
+            model="m", recipe="strong", image_size=32, train_images=10, budget_epochs=3, epochs=3, steps=3,
+            seed=0, test_accuracy=0.5, best_epoch=3, train_seconds=5.0, correct=np.zeros(4, bool), history=hist,
+            confusion=np.zeros((2, 2)),
+        )  # fmt: skip
+
+    assert run([10.0, 10.0, 100.0]).epoch_seconds == 30.0  # one epoch slowed by other work does not count
+    assert run([]).epoch_seconds == 5.0  # no per-epoch times: the wall time

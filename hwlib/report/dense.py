@@ -388,9 +388,10 @@ def limitations_markdown(res: DenseStudyResult) -> str:
         "- Equal training time over equal epochs: a baseline slower per epoch than "
         f"{_label(res.candidate)} is trained for fewer epochs (its epoch scale), so that it costs no more time; "
         "the runs table gives every model's epochs and steps.",
-        "- Training time: each run's wall time (in the results JSON) decides which ResNet34 qualifies as the fair "
-        f"baseline; the runs are trained one at a time, but another process sharing the CPU would inflate a run's "
-        f"time, so the rule allows {res.settings.time_slack:.0%} slack; the Findings give each baseline's time ratio.",
+        "- Training time: a run's median epoch time x its epochs (in the results JSON) decides which ResNet34 "
+        "qualifies as the fair baseline; the runs are trained one at a time, the median keeps a few epochs slowed "
+        f"by other work from deciding it, and the rule allows {res.settings.time_slack:.0%} slack; the Findings "
+        "give each baseline's time ratio.",
         f"- {latency_note(res)}",
         "- " + NOTATION,
     ]

@@ -268,8 +268,11 @@ class DenseRun:
 
     @property
     def epoch_seconds(self) -> float:
-        """Training time summed over the run's epochs (every epoch, also those before a resume)."""
-        return float(sum(h.get("seconds", 0.0) for h in self.history)) or self.train_seconds
+        """The run's training time as its median epoch time x its epochs: every epoch counts (also
+        those before a resume), and an epoch slowed by another process on the machine does not move
+        it unless most epochs were (falls back to the wall time without per-epoch times)."""
+        times = [h["seconds"] for h in self.history if "seconds" in h]
+        return float(np.median(times)) * len(self.history) if times else self.train_seconds
 
     def as_dict(self) -> dict:
         return {
@@ -508,8 +511,9 @@ class DenseStudyResult(StudyResult):
         return Point(image_size, "strong", self.settings.epochs)
 
     def train_seconds(self, point: Point, model: str) -> float:
-        """Median training wall time of `model`'s runs at `point` (one run at a time on the machine):
-        the sum of its epochs' times, so a run resumed in a later call counts every epoch."""
+        """Median over seeds of `model`'s training time at `point` (:attr:`DenseRun.epoch_seconds`:
+        median epoch time x epochs, so a resumed run counts every epoch and a briefly busy machine
+        does not decide which baseline qualifies)."""
         return float(np.median([r.epoch_seconds for r in self.runs_at(point, model)]))
 
     def fair_baseline(self, image_size: int) -> BaselineChoice:
