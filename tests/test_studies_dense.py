@@ -242,3 +242,33 @@ def test_a_runs_training_time_is_its_median_epoch_time_times_its_epochs():
 
     assert run([10.0, 10.0, 100.0]).epoch_seconds == 30.0  # one epoch slowed by other work does not count
     assert run([]).epoch_seconds == 5.0  # no per-epoch times: the wall time
+
+
+def test_the_baseline_rule_uses_training_speeds_measured_on_a_quiet_machine_else_the_runs_times():
+    from hwlib.studies.costs import TrainSpeed
+
+    times = {"dense4": 100.0, "resnet34": 60.0, "resnet34_small": 105.0}
+    vals = {"dense4": 0.7, "resnet34": 0.6, "resnet34_small": 0.65}
+    res = _fake_study(times, vals, {"dense4": 4, "resnet34": 1, "resnet34_small": 2})
+    assert res.fair_baseline(32).model == "resnet34_small" and "median epoch" in res.time_source
+    # measured speeds say the small ResNet34 trains at half Dense4's speed: it no longer qualifies
+    res.train_speed = {"dense4": TrainSpeed(100.0, 0.01), "resnet34": TrainSpeed(150.0, 0.02),
+                       "resnet34_small": TrainSpeed(50.0, 0.0)}  # fmt: skip
+    choice = res.fair_baseline(32)
+    assert "quiet machine" in res.time_source and choice.model == "resnet34"
+    assert {r.model: r for r in choice.rows}["resnet34_small"].time_ratio == pytest.approx(2.0)
+    res.train_speed["resnet34"] = TrainSpeed(150.0, 0.5)  # timed while the machine was busy: not used
+    assert not res.speeds_quiet and res.fair_baseline(32).model == "resnet34_small"
+
+
+def test_training_speed_times_real_training_steps():
+    import torch
+    from torch import nn
+
+    from hwlib.studies.costs import training_speed
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    before = [p.detach().clone() for p in model.parameters()]
+    s = training_speed(model, (3, 8, 8), batch=4, num_classes=2, device=torch.device("cpu"))
+    assert s.images_per_s > 0 and (s.others_busy is None or 0 <= s.others_busy <= 1)
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))  # it stepped the optimizer

@@ -388,10 +388,9 @@ def limitations_markdown(res: DenseStudyResult) -> str:
         "- Equal training time over equal epochs: a baseline slower per epoch than "
         f"{_label(res.candidate)} is trained for fewer epochs (its epoch scale), so that it costs no more time; "
         "the runs table gives every model's epochs and steps.",
-        "- Training time: a run's median epoch time x its epochs (in the results JSON) decides which ResNet34 "
-        "qualifies as the fair baseline; the runs are trained one at a time, the median keeps a few epochs slowed "
-        f"by other work from deciding it, and the rule allows {res.settings.time_slack:.0%} slack; the Findings "
-        "give each baseline's time ratio.",
+        f"- Training time, which decides which ResNet34 qualifies as the fair baseline: {res.time_source}; the "
+        f"rule allows {res.settings.time_slack:.0%} slack, and the Findings give each baseline's time ratio. "
+        "The runs' own wall times are in the results JSON.",
         f"- {latency_note(res)}",
         "- " + NOTATION,
     ]

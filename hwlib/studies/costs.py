@@ -72,6 +72,43 @@ def latency_per_image(
     return _CACHE[key]
 
 
+@dataclass(frozen=True)
+class TrainSpeed:
+    """Training throughput: images per second of fwd+bwd+AdamW steps, and the share of the CPU
+    other processes used while it was timed (None: not measurable here)."""
+
+    images_per_s: float
+    others_busy: float | None
+
+
+TRAIN_WARMUP = 2
+TRAIN_REPEATS = 6
+
+
+def training_speed(
+    model: nn.Module, input_shape: tuple[int, int, int], *, batch: int, num_classes: int, device: torch.device
+) -> TrainSpeed:
+    """Median training throughput of `model`: forward, cross-entropy on random labels, backward and an
+    AdamW step on a random (batch, *input_shape) batch, channels_last, in train mode, under the
+    device's autocast (as :func:`hwlib.train.fit` trains); `TRAIN_WARMUP` untimed then
+    `TRAIN_REPEATS` timed steps. It changes `model`'s weights: pass a fresh copy."""
+    model.to(device=device, memory_format=torch.channels_last).train()  # type: ignore[call-overload]  # torch stubs: no overload with both
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    x = torch.rand(batch, *input_shape, device=device).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, num_classes, (batch,), device=device)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        with autocast_for(device):
+            loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+
+    with MachineLoad() as load:
+        seconds = median_seconds(step, warmup=TRAIN_WARMUP, repeats=TRAIN_REPEATS, device=device)
+    return TrainSpeed(batch / seconds, load.others_busy)
+
+
 def clear_cache() -> None:
     """Forget every measured latency (tests; a process that changes thread counts)."""
     _CACHE.clear()
@@ -100,9 +137,11 @@ def measure_cost(
 __all__ = [
     "LATENCY_BATCHES",
     "Cost",
+    "TrainSpeed",
     "architecture_key",
     "clear_cache",
     "latency_per_image",
     "measure_cost",
     "min_repeats",
+    "training_speed",
 ]

@@ -26,7 +26,7 @@ from ..own4 import own4
 from ..run_cache import DENSE_SOURCES, OWN4_SOURCES
 from ..stats import Convergence, Sample, Verdict
 from ..train import history_best
-from .costs import Cost, measure_cost
+from .costs import Cost, TrainSpeed, measure_cost, training_speed
 from .results import RunInfo, StudyResult
 from .runs import RunResult, pack_bits, train_and_test
 
@@ -109,6 +109,7 @@ MODELS: dict[str, DenseModel] = {
 PLAIN = "plain4"  # the model that isolates the concatenation (Dense4 without it)
 OWN = "own4"  # this project's design
 OWN_TIME_SHARE = 0.5  # own4 must train in at most this share of Dense4's time per epoch
+QUIET_LOAD = 0.10  # training speeds count only if other processes used less than this share of the CPU
 HANDICAP_MAP = 1  # a baseline whose last conv stage sees maps of at most this side is handicapped
 
 
@@ -332,7 +333,7 @@ class BaselineRow:
     model: str
     epochs: int
     steps: int
-    train_seconds: float  # median over seeds
+    train_seconds: float  # its training time at the base budget (BaselineChoice.time_source says from what)
     time_ratio: float  # its training time / the candidate's
     val_mean: float  # mean best validation accuracy over seeds
     final_map: int  # side of its last conv stage's map at this size
@@ -348,6 +349,7 @@ class BaselineChoice:
     image_size: int
     rows: tuple[BaselineRow, ...]
     slack: float
+    time_source: str = ""  # what the training times come from
 
     @property
     def row(self) -> BaselineRow:
@@ -364,7 +366,7 @@ class BaselineChoice:
 
     def as_dict(self) -> dict:
         return {"model": self.model, "image_size": self.image_size, "time_slack": self.slack,
-                "time_limit_vs_candidate": 1 + self.slack,
+                "time_limit_vs_candidate": 1 + self.slack, "time_source": self.time_source,
                 "candidates": [asdict(r) for r in self.rows]}  # fmt: skip
 
 
@@ -386,6 +388,7 @@ class DenseStudyResult(StudyResult):
     )  # (recipe, epochs, model) -> first seed
     run_counts: dict[str, int] = field(default_factory=dict)  # "trained" / "resumed" / "loaded" -> runs
     all_train_images: bool = False  # every run trains on every training image (no per-seed subset)
+    train_speed: dict[str, TrainSpeed] = field(default_factory=dict)  # at the detail size, the strong batch
 
     # -- access --------------------------------------------------------------------------------------
 
@@ -510,6 +513,28 @@ class DenseStudyResult(StudyResult):
         """The base budget (the assignment's epochs, strong recipe) at `image_size`."""
         return Point(image_size, "strong", self.settings.epochs)
 
+    @property
+    def speeds_quiet(self) -> bool:
+        """Whether every model's training speed was measured with other processes under QUIET_LOAD."""
+        busy = [s.others_busy for m in self.all_models if (s := self.train_speed.get(m)) is not None]
+        return len(busy) == len(self.all_models) and all(b is not None and b < QUIET_LOAD for b in busy)
+
+    def training_time(self, point: Point, model: str) -> float:
+        """Seconds `model` needs to train at `point`: its steps x batch / its training speed measured
+        on a quiet machine (:attr:`speeds_quiet`, at the detail size), else its runs' time
+        (:meth:`train_seconds`)."""
+        if self.speeds_quiet and point.image_size == self.info.image_size:
+            batch = self.recipe_at(point, model).batch_size
+            return self.steps(point, model) * batch / self.train_speed[model].images_per_s
+        return self.train_seconds(point, model)
+
+    @property
+    def time_source(self) -> str:
+        """What the fair-baseline rule's training times come from."""
+        if self.speeds_quiet:
+            return "steps x batch / training speed measured on a quiet machine"
+        return "the runs' median epoch time x epochs (the speed measurement was not on a quiet machine)"
+
     def train_seconds(self, point: Point, model: str) -> float:
         """Median over seeds of `model`'s training time at `point` (:attr:`DenseRun.epoch_seconds`:
         median epoch time x epochs, so a resumed run counts every epoch and a briefly busy machine
@@ -524,17 +549,17 @@ class DenseStudyResult(StudyResult):
         baseline for a weaker one would flatter the candidate); if none qualifies, the cheapest
         (its verdict not shown either)."""
         p = self.base_point(image_size)
-        limit = self.train_seconds(p, self.candidate) * (1 + self.settings.time_slack)
+        limit = self.training_time(p, self.candidate) * (1 + self.settings.time_slack)
         rows = []
         for m in self.settings.baselines:
-            seconds = self.train_seconds(p, m)
+            seconds = self.training_time(p, m)
             rows.append(
                 BaselineRow(
                     model=m,
                     epochs=self.epochs(p, m),
                     steps=self.steps(p, m),
                     train_seconds=seconds,
-                    time_ratio=seconds / self.train_seconds(p, self.candidate),
+                    time_ratio=seconds / self.training_time(p, self.candidate),
                     val_mean=float(np.mean(self.val_best(p, m))),
                     final_map=self.final_map.get(m, {}).get(image_size, 0),
                     qualifies=seconds <= limit,
@@ -544,7 +569,11 @@ class DenseStudyResult(StudyResult):
         by_val = sorted(rows, key=lambda r: -r.val_mean)
         chosen = next((r for r in by_val if r.qualifies), None) or min(rows, key=lambda r: r.train_seconds)
         return BaselineChoice(
-            model=chosen.model, image_size=image_size, rows=tuple(rows), slack=self.settings.time_slack
+            model=chosen.model,
+            image_size=image_size,
+            rows=tuple(rows),
+            slack=self.settings.time_slack,
+            time_source=self.time_source,
         )
 
     def verdict_point(self, image_size: int) -> tuple[Point, str]:
@@ -688,8 +717,8 @@ class DenseStudyResult(StudyResult):
         return out
 
     def time_per_epoch(self, point: Point, model: str) -> float:
-        """Median training seconds per epoch of `model`'s runs at `point`."""
-        return self.train_seconds(point, model) / self.epochs(point, model)
+        """Training seconds per epoch of `model` at `point` (:meth:`training_time`)."""
+        return self.training_time(point, model) / self.epochs(point, model)
 
     def verdict(self) -> dict:
         """The results JSON's `verdict`: candidate against the baseline at the verdict's budget,
@@ -754,6 +783,8 @@ class DenseStudyResult(StudyResult):
                     "macs_per_image": {str(s): v for s, v in self.macs.get(m, {}).items()},
                     "final_conv_map": {str(s): v for s, v in self.final_map.get(m, {}).items()},
                     "latency_ms_per_image": self.costs[m].latency_ms if m in self.costs else None,
+                    "train_images_per_s": s.images_per_s if (s := self.train_speed.get(m)) else None,
+                    "train_speed_others_busy": s.others_busy if s else None,
                 }
                 for m in self.all_models
             },
@@ -888,6 +919,10 @@ def run_dense_study(
             s: final_conv_map_size(build(data.num_classes), image_size=s) for s in sorted({*settings.sizes, 224})
         }  # 224 px: ResNet34's design size
         res.convs[m] = conv_layers(build(data.num_classes))
+        res.train_speed[m] = training_speed(
+            build(data.num_classes), (3, shown, shown), batch=settings.batch_size, num_classes=data.num_classes,
+            device=device,
+        )  # fmt: skip
     return res
 
 
