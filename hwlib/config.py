@@ -130,6 +130,7 @@ class DenseStudySettings:
     epoch_scale: dict[str, float] = field(default_factory=dict)  # model -> epochs multiplier (default 1)
     time_slack: float = 0.10  # a baseline qualifies if its training time <= models[0]'s x (1 + time_slack)
     explore_models: tuple[str, ...] = ()  # ablations trained at the base budget on the first seed only
+    speed_steps: int = 6  # timed training steps per model for the fair-baseline rule (0: use the runs' times)
 
 
 PUBLISHED_CHANNEL_MODELS: tuple[str, ...] = (  # notebook 01's models in the published run (what 2 cores afford)
@@ -229,6 +230,7 @@ PROFILES: dict[str, Profile] = {
             baselines=DENSE_BASELINES,
             budgets=(1, 2),
             explore_models=OWN4_ABLATIONS,
+            speed_steps=2,
         ),
     ),
     "cpu": Profile(
@@ -316,7 +318,8 @@ def rehearsal_of(full: Profile) -> Profile:
         "images per class, 1 epoch, 1 seed, to find what breaks before GPU time is spent; its numbers mean nothing",
         data=replace(full.data, train_per_class=REHEARSAL_PER_CLASS, eval_per_class=REHEARSAL_PER_CLASS),
         channels=replace(full.channels, epochs=1, seeds=1),
-        dense=replace(full.dense, epochs=1, seeds=1, train_per_class=None),  # the data's few images, not "all"
+        # the data's few images, not "all"; no training-speed timing (minutes of 128 px steps, meaningless here)
+        dense=replace(full.dense, epochs=1, seeds=1, train_per_class=None, speed_steps=0),
     )
 
 

@@ -35,6 +35,7 @@ def test_rehearsal_keeps_the_full_plan():
     assert reh.channels.batch_size == full.channels.batch_size and reh.data.image_size == full.data.image_size
     assert reh.data.train_per_class and reh.data.eval_per_class and reh.dense.epochs == reh.channels.epochs == 1
     assert reh.dense.train_per_class is None  # notebook 02 trains on the rehearsal's few images, not full's "all"
+    assert reh.dense.speed_steps == 0 and full.dense.speed_steps > 0  # no minutes of 128 px speed timing
 
 
 def test_rehearsal_report_runs_on_the_cpu(record_property):

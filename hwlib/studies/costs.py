@@ -82,16 +82,21 @@ class TrainSpeed:
 
 
 TRAIN_WARMUP = 2
-TRAIN_REPEATS = 6
 
 
 def training_speed(
-    model: nn.Module, input_shape: tuple[int, int, int], *, batch: int, num_classes: int, device: torch.device
+    model: nn.Module,
+    input_shape: tuple[int, int, int],
+    *,
+    batch: int,
+    num_classes: int,
+    device: torch.device,
+    repeats: int = 6,
 ) -> TrainSpeed:
     """Median training throughput of `model`: forward, cross-entropy on random labels, backward and an
     AdamW step on a random (batch, *input_shape) batch, channels_last, in train mode, under the
     device's autocast (as :func:`hwlib.train.fit` trains); `TRAIN_WARMUP` untimed then
-    `TRAIN_REPEATS` timed steps. It changes `model`'s weights: pass a fresh copy."""
+    `repeats` timed steps. It changes `model`'s weights: pass a fresh copy."""
     model.to(device=device, memory_format=torch.channels_last).train()  # type: ignore[call-overload]  # torch stubs: no overload with both
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     x = torch.rand(batch, *input_shape, device=device).contiguous(memory_format=torch.channels_last)
@@ -105,7 +110,7 @@ def training_speed(
         opt.step()
 
     with MachineLoad() as load:
-        seconds = median_seconds(step, warmup=TRAIN_WARMUP, repeats=TRAIN_REPEATS, device=device)
+        seconds = median_seconds(step, warmup=TRAIN_WARMUP, repeats=repeats, device=device)
     return TrainSpeed(batch / seconds, load.others_busy)
 
 

@@ -533,7 +533,8 @@ class DenseStudyResult(StudyResult):
         """What the fair-baseline rule's training times come from."""
         if self.speeds_quiet:
             return "steps x batch / training speed measured on a quiet machine"
-        return "the runs' median epoch time x epochs (the speed measurement was not on a quiet machine)"
+        why = "not on a quiet machine" if self.train_speed else "not made in this profile"
+        return f"the runs' median epoch time x epochs (the training-speed measurement was {why})"
 
     def train_seconds(self, point: Point, model: str) -> float:
         """Median over seeds of `model`'s training time at `point` (:attr:`DenseRun.epoch_seconds`:
@@ -919,10 +920,11 @@ def run_dense_study(
             s: final_conv_map_size(build(data.num_classes), image_size=s) for s in sorted({*settings.sizes, 224})
         }  # 224 px: ResNet34's design size
         res.convs[m] = conv_layers(build(data.num_classes))
-        res.train_speed[m] = training_speed(
-            build(data.num_classes), (3, shown, shown), batch=settings.batch_size, num_classes=data.num_classes,
-            device=device,
-        )  # fmt: skip
+        if settings.speed_steps:
+            res.train_speed[m] = training_speed(
+                build(data.num_classes), (3, shown, shown), batch=settings.batch_size, num_classes=data.num_classes,
+                device=device, repeats=settings.speed_steps,
+            )  # fmt: skip
     return res
 
 
