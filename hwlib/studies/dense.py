@@ -691,6 +691,7 @@ class DenseStudyResult(StudyResult):
                     steps=self.steps(base, OWN),
                     baseline=baseline,
                     time_per_epoch_vs_candidate=per_epoch,
+                    time_share_allowed=OWN_TIME_SHARE,
                 )
             )
         return out
@@ -784,6 +785,11 @@ class DenseStudyResult(StudyResult):
                     "macs_per_image": {str(s): v for s, v in self.macs.get(m, {}).items()},
                     "final_conv_map": {str(s): v for s, v in self.final_map.get(m, {}).items()},
                     "latency_ms_per_image": self.costs[m].latency_ms if m in self.costs else None,
+                    "train_seconds_per_epoch": (
+                        self.time_per_epoch(base, m)
+                        if self.runs_at(base := self.base_point(self.info.image_size), m)
+                        else None
+                    ),  # fmt: skip
                     "train_images_per_s": s.images_per_s if (s := self.train_speed.get(m)) else None,
                     "train_speed_others_busy": s.others_busy if s else None,
                 }
