@@ -131,6 +131,7 @@ class DenseStudySettings:
     time_slack: float = 0.10  # a baseline qualifies if its training time <= models[0]'s x (1 + time_slack)
     explore_models: tuple[str, ...] = ()  # ablations trained at the base budget on the first seed only
     speed_steps: int = 6  # timed training steps per model for the fair-baseline rule (0: use the runs' times)
+    latency_batches: tuple[int, ...] = (1, 64)  # batch sizes whose inference latency is timed (none: not timed)
 
 
 PUBLISHED_CHANNEL_MODELS: tuple[str, ...] = (  # notebook 01's models in the published run (what 2 cores afford)
@@ -319,7 +320,7 @@ def rehearsal_of(full: Profile) -> Profile:
         data=replace(full.data, train_per_class=REHEARSAL_PER_CLASS, eval_per_class=REHEARSAL_PER_CLASS),
         channels=replace(full.channels, epochs=1, seeds=1),
         # the data's few images, not "all"; no training-speed timing (minutes of 128 px steps, meaningless here)
-        dense=replace(full.dense, epochs=1, seeds=1, train_per_class=None, speed_steps=0),
+        dense=replace(full.dense, epochs=1, seeds=1, train_per_class=None, speed_steps=0, latency_batches=()),
     )
 
 

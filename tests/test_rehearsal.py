@@ -35,7 +35,8 @@ def test_rehearsal_keeps_the_full_plan():
     assert reh.channels.batch_size == full.channels.batch_size and reh.data.image_size == full.data.image_size
     assert reh.data.train_per_class and reh.data.eval_per_class and reh.dense.epochs == reh.channels.epochs == 1
     assert reh.dense.train_per_class is None  # notebook 02 trains on the rehearsal's few images, not full's "all"
-    assert reh.dense.speed_steps == 0 and full.dense.speed_steps > 0  # no minutes of 128 px speed timing
+    assert reh.dense.speed_steps == 0 and full.dense.speed_steps > 0  # no minutes of 128 px timing
+    assert reh.dense.latency_batches == () and full.dense.latency_batches
 
 
 def test_rehearsal_report_runs_on_the_cpu(record_property):

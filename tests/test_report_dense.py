@@ -183,6 +183,7 @@ def test_the_cpu_real_plan_reports_only_json_numbers_and_finds_every_model_it_in
     for table in (report.runs_table, report.recipe_table, report.convergence_table, report.baseline_table,
                   report.model_table):  # fmt: skip
         assert len(table(res)) > 0
+    assert {e["model"] for e in res.budget_curve()} <= set(res.models)  # the ablations are not on the curve
     curve = {(e["model"], e["budget_epochs"]) for e in res.budget_curve()}
     assert {(m, b) for m in ("dense4", *res.settings.baselines) for b in (1, 5, 10, 20)} <= curve
     assert [g.goal.split(":")[0] for g in res.goals()][1:] and len(res.goals()) == 3

@@ -745,7 +745,7 @@ class DenseStudyResult(StudyResult):
         """Per model and strong-recipe budget at the detail size: steps and one test accuracy per seed."""
         out = []
         for p in self.points("strong", self.info.image_size):
-            for m in self.models_at(p):
+            for m in (m for m in self.models if self.runs_at(p, m)):  # the study's models, not the ablations
                 runs = self.runs_at(p, m)
                 out.append(
                     {
@@ -917,7 +917,9 @@ def run_dense_study(
     log(f"{len(plan)} runs: {counts['trained']} trained, {counts['resumed']} resumed, {counts['loaded']} loaded")
     for m in res.all_models:
         build = MODELS[m].build
-        res.costs[m] = measure_cost(build(data.num_classes), (3, shown, shown), device=device)
+        res.costs[m] = measure_cost(
+            build(data.num_classes), (3, shown, shown), device=device, batches=settings.latency_batches
+        )
         res.macs[m] = {
             s: measure_cost(build(data.num_classes), (3, s, s), device=device, batches=()).macs
             for s in sorted(settings.sizes)
