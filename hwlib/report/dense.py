@@ -350,14 +350,13 @@ def findings_markdown(res: DenseStudyResult) -> str:
         )
         + " (training time per epoch: median measured wall time)."
     )
-    explore = [m for m in res.settings.explore_models if res.runs_at(base, m)]
-    if explore and res.runs_at(base, OWN):
-        seed = res.runs_at(base, explore[0])[0].seed
-        own_val = next(v for r, v in zip(res.runs_at(base, OWN), res.val_best(base, OWN)) if r.seed == seed)
+    ablations = [a for a in res.ablations() if a["of_val_best"] is not None]
+    if ablations:
+        a0 = ablations[0]
         lines.append(
-            f"- {_label(OWN)}'s parts (best validation accuracy, seed {seed}, one run each, so indicative only): "
-            f"{_label(OWN)} {own_val:.3f}; "
-            + "; ".join(f"{_label(m)} {res.val_best(base, m)[0]:.3f}" for m in explore)
+            f"- {_label(OWN)}'s parts (best validation accuracy, seed {a0['seed']}, one run each, so indicative only): "
+            f"{_label(OWN)} {a0['of_val_best']:.3f}; "
+            + "; ".join(f"{_label(a['model'])} {a['val_best']:.3f}" for a in ablations)
             + "."
         )
     refs = [r.ratio for r in REFERENCES]

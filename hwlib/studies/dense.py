@@ -711,10 +711,10 @@ class DenseStudyResult(StudyResult):
         """The exploratory ablations at the base budget of the detail size, each beside the model it
         ablates on the same seed: best validation accuracy of both (one run each)."""
         base = self.base_point(self.info.image_size)
+        ref = {q.seed: val for q, val in zip(self.runs_at(base, OWN), self.val_best(base, OWN))}
         out = []
         for m in self.settings.explore_models:
             for r, v in zip(self.runs_at(base, m), self.val_best(base, m)):
-                ref = {q.seed: val for q, val in zip(self.runs_at(base, OWN), self.val_best(base, OWN))}
                 out.append({"model": m, "seed": r.seed, "val_best": v, "of": OWN, "of_val_best": ref.get(r.seed)})
         return out
 
@@ -760,6 +760,7 @@ class DenseStudyResult(StudyResult):
         return out
 
     def to_json(self) -> dict:
+        base = self.base_point(self.info.image_size)
         return {
             **self.info.as_dict(),
             "settings": asdict(self.settings),
@@ -785,11 +786,7 @@ class DenseStudyResult(StudyResult):
                     "macs_per_image": {str(s): v for s, v in self.macs.get(m, {}).items()},
                     "final_conv_map": {str(s): v for s, v in self.final_map.get(m, {}).items()},
                     "latency_ms_per_image": self.costs[m].latency_ms if m in self.costs else None,
-                    "train_seconds_per_epoch": (
-                        self.time_per_epoch(base, m)
-                        if self.runs_at(base := self.base_point(self.info.image_size), m)
-                        else None
-                    ),  # fmt: skip
+                    "train_seconds_per_epoch": self.time_per_epoch(base, m) if self.runs_at(base, m) else None,
                     "train_images_per_s": s.images_per_s if (s := self.train_speed.get(m)) else None,
                     "train_speed_others_busy": s.others_busy if s else None,
                 }
