@@ -12,7 +12,8 @@ Where a change belongs (modules in the order data flows through them; none impor
   settings), `TrainConfig` and the named, frozen recipes (`ORIGINAL_RECIPE`, `STRONG_RECIPE`).
 * :mod:`hwlib.data` - dataset layouts (`lists`), class names (`classes`), decoding (`decode`), the
   uint8 cache (`cache`) producing a `SplitTensors` (`split`, which also draws a seed's training
-  subset), batch loaders (`loader`), the generated dataset (`synthetic`), `load_dataset` (`prepare`)
+  subset), batch loaders (`loader`, channels named R, G, B, L, E), the derived luminance and edge
+  channels (`derived`), the generated dataset (`synthetic`), `load_dataset` (`prepare`)
   and `python -m hwlib.data check`.
 * :mod:`hwlib.flexconv` (three layers: `OriginalFlexConv2d`, `PooledFlexConv2d`, `HybridFlexConv2d`,
   factory `flex_conv2d`), :mod:`hwlib.channel_layers` (the channel-adaptive baselines),

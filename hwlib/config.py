@@ -90,8 +90,11 @@ class ChannelStudySettings:
     epochs: int  # every model's epochs over its seed's subset (a joint epoch: seven passes per image)
     seeds: int  # seeds per model: SEED, SEED+1, ...
     batch_size: int
-    lr: float  # Adam
+    lr: float  # Adam, peak learning rate
     models: tuple[str, ...] | None = None  # names in hwlib.studies.channels.VARIANTS (None: all of them)
+    schedule: Literal["constant", "cosine"] = "constant"  # constant: the original's; cosine: decays to 0
+    # the doubling check: these models ("experts": all seven) once more at twice the epochs, first seed
+    longer_models: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,10 +148,13 @@ PUBLISHED_CHANNEL_MODELS: tuple[str, ...] = (  # notebook 01's models in the pub
     "flex_no_context",
     "flex_no_stats",
     "flex_no_redistribution",
+    "flex_5ch",
     "grey_mean",
     "cnn3_zero_fill",
 )
 
+# The doubling check of notebook 01 (each once more at twice the epochs, first seed): the goals' models
+CHANNEL_DOUBLING_MODELS: tuple[str, ...] = ("flex", "replicate", "replicate_wide", "flex_equal_steps", "experts")
 
 DENSE_MODELS: tuple[str, ...] = ("dense4", "resnet34", "resnet34_small", "plain4", "own4")  # Dense4 first
 DENSE_BASELINES: tuple[str, ...] = ("resnet34", "resnet34_small")  # the fair baseline's candidates
@@ -185,9 +191,14 @@ class Profile:
         """Notebook 01's settings."""
         c = self.channels
         models = "every registered model" if c.models is None else _count(len(c.models), "single model")
+        doubled = (
+            f"; {', '.join(c.longer_models)} also at {2 * c.epochs} epochs on the first seed (the doubling check)"
+            if c.longer_models
+            else ""
+        )
         return (
-            f"notebook 01: {c.epochs} epochs, {_count(c.seeds, 'seed')}, batch {c.batch_size}, Adam lr {c.lr:g}; "
-            f"{models} and the seven experts"
+            f"notebook 01: {c.epochs} epochs, {_count(c.seeds, 'seed')}, batch {c.batch_size}, Adam lr {c.lr:g} "
+            f"({c.schedule} schedule); {models} and the seven experts{doubled}"
         )
 
     def describe_dense(self) -> str:
@@ -217,7 +228,9 @@ PROFILES: dict[str, Profile] = {
         note="CI: proves the notebooks run end to end on 4 images per class, 1 epoch, 1 seed, 24 and 32 px; "
         "its numbers mean nothing",
         data=DataSettings(image_size=32, train_per_class=4, eval_per_class=4),
-        channels=ChannelStudySettings(epochs=1, seeds=1, batch_size=16, lr=1e-3),
+        channels=ChannelStudySettings(
+            epochs=1, seeds=1, batch_size=16, lr=1e-3, schedule="cosine", longer_models=("flex", "experts")
+        ),
         dense=DenseStudySettings(
             epochs=1,
             seeds=1,
@@ -252,13 +265,22 @@ PROFILES: dict[str, Profile] = {
     ),
     "cpu-real": Profile(
         name="cpu-real",
-        note="the published run: real photos on 2 CPU cores, 3 seeds, 32 px; notebook 01 on 300 training images "
-        "per class drawn per seed; notebook 02 on every training image for the assignment's 10 epochs (the "
+        note="the published run: real photos on 2 CPU cores, 32 px; notebook 01 with 5 seeds on 300 training "
+        "images per class drawn per seed, a cosine schedule and a doubling check (about 70 min of training); "
+        "notebook 02 with 3 seeds on every training image for the assignment's 10 epochs (the "
         "slower small-image ResNet34 sized to Dense4's training time), strong recipe only, with a budget curve "
         "at 1 and 5 epochs (Dense4 and both ResNet34s) and every model at 20 (one seed; about 7 h of training "
         "on 2 cores, spread over runner calls)",
         data=DataSettings(image_size=32, train_per_class=300, eval_per_class=None),
-        channels=ChannelStudySettings(epochs=20, seeds=3, batch_size=64, lr=1e-3, models=PUBLISHED_CHANNEL_MODELS),
+        channels=ChannelStudySettings(
+            epochs=20,
+            seeds=5,
+            batch_size=64,
+            lr=1e-3,
+            models=PUBLISHED_CHANNEL_MODELS,
+            schedule="cosine",
+            longer_models=CHANNEL_DOUBLING_MODELS,
+        ),
         dense=DenseStudySettings(
             epochs=10,
             seeds=3,
@@ -283,7 +305,9 @@ PROFILES: dict[str, Profile] = {
         note="the original report's setting (128 px, all images, 10 and 20 epochs, Adam 1e-3 / Dense4 3e-3 "
         "batch 256); for a GPU",
         data=DataSettings(image_size=128, train_per_class=None, eval_per_class=None),
-        channels=ChannelStudySettings(epochs=20, seeds=3, batch_size=128, lr=1e-3),
+        channels=ChannelStudySettings(
+            epochs=20, seeds=5, batch_size=128, lr=1e-3, schedule="cosine", longer_models=CHANNEL_DOUBLING_MODELS
+        ),
         dense=DenseStudySettings(
             epochs=10,
             seeds=3,

@@ -168,6 +168,17 @@ def difference_interval(a: Sample, b: Sample, level: float = LEVEL) -> Interval:
     return Interval(est, low, high)
 
 
+def paired_difference_interval(a: Sample, b: Sample, level: float = LEVEL) -> Interval:
+    """mean(a) - mean(b) for two scores of the same runs (seed s of a and of b is one trained model,
+    e.g. given two channel combinations): paired over seeds and over test images."""
+    _same_images(a, b)
+    if a.seeds != b.seeds:
+        raise ValueError(f"paired samples need the same seeds ({a.seeds} vs {b.seeds})")
+    d = Sample(a.correct - b.correct)
+    low, high = _t_interval(d.mean, [_seed_component(d), _image_component(d.per_image)], level)
+    return Interval(d.mean, low, high, "seeds and test images (paired: the same runs)")
+
+
 def _borrowed_seed_component(s: Sample, spread: Sample) -> tuple[float, float]:
     """(variance of `s`'s seed mean, df) with the seed sd taken from `spread` (the same model's
     runs at another budget, >= 2 seeds): sd^2 / S(s) with S(spread) - 1 df."""
@@ -261,11 +272,11 @@ class Convergence:
 
     @property
     def converged(self) -> bool | None:
-        """True: doubling raised the accuracy by less than the seed sd (a fall counts as converged:
+        """True: doubling raised the accuracy by no more than the seed sd (a fall counts as converged:
         the shorter run is not under-trained); False: by more; None: no sd (one seed)."""
         if math.isnan(self.seed_sd):
             return None
-        return self.moved < self.seed_sd
+        return self.moved <= self.seed_sd
 
 
 def convergence(model: str, *, steps: int, short: Sequence[float], long: Sequence[float]) -> Convergence:
@@ -460,6 +471,7 @@ __all__ = [
     "interval_text",
     "mean_sd",
     "p_value",
+    "paired_difference_interval",
     "paired_seed_interval",
     "quoted_ratio_interval",
     "ratio_interval",

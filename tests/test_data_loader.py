@@ -184,3 +184,38 @@ def test_accuracy_on_a_joint_loader_is_the_mean_of_the_seven(make_split):
         per_combo.append(float((yc == pc).mean()))
     assert len(y) == 7 * 20
     assert float((y == p).mean()) == pytest.approx(np.mean(per_combo))
+
+
+# -- more than three channels (hwlib.data.derived's L and E) --------------------------------------
+def test_channel_letters_beyond_rgb_and_their_subsets():
+    from hwlib.data.loader import combos_of
+
+    assert channel_indices("RGBLE") == [0, 1, 2, 3, 4] and channel_indices("GE") == [1, 4]
+    assert combos_of(3) == COMBOS
+    five = combos_of(5)
+    assert len(five) == 31 and len(set(five)) == 31 and five[0] == "RGBLE"
+    assert all(channel_indices(c) == sorted(channel_indices(c)) for c in five)
+    with pytest.raises(ValueError, match="order"):
+        channel_indices("LR")
+    with pytest.raises(ValueError, match="needs 4 channels"):
+        select_channels(torch.rand(2, 3, 4, 4), "RGBL", zero_fill=False)
+    x = torch.rand(2, 5, 4, 4) + 0.1
+    zf = select_channels(x, "RL", zero_fill=True)
+    assert zf.shape == x.shape and torch.equal(zf[:, [1, 2, 4]], torch.zeros(2, 3, 4, 4))
+    torch.testing.assert_close(zf[:, [0, 3]], select_channels(x, "RL", zero_fill=False))
+
+
+def test_random_subsets_draw_from_the_splits_channels_and_keep_rgb_draws():
+    from hwlib.data.loader import combos_of
+
+    g = torch.Generator().manual_seed(0)
+    drawn = [sample_combo(g, 5) for _ in range(3000)]
+    assert set(drawn) <= set(combos_of(5)) and {len(c) for c in drawn} == {1, 2, 3, 4, 5}
+    sizes = np.bincount([len(c) for c in drawn])[1:] / len(drawn)
+    assert np.allclose(sizes, 0.2, atol=0.03)  # how many channels: uniform over 1..5
+    g3, g_default = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    assert [sample_combo(g3, 3) for _ in range(50)] == [sample_combo(g_default) for _ in range(50)]
+    split = SplitTensors(torch.randint(0, 256, (16, 5, 8, 8), dtype=torch.uint8), torch.arange(16) % 2)
+    loader = BatchLoader(split, batch_size=4, shuffle=True, combo="random", with_channels=True)
+    for (x, ids), _ in loader:
+        assert x.shape[1] == len(ids) and int(ids.max()) < 5

@@ -178,3 +178,41 @@ def test_run_log_writes_every_line_and_prints_nothing(tmp_path, capsys):
         "2 training runs: 1 trained, 0 resumed, 1 loaded",
     ]
     assert capsys.readouterr().out == ""
+
+
+@pytest.fixture(scope="module")
+def doubled():
+    """The hand-made result trained on a cosine schedule, with a doubling check and a five-channel model."""
+    import dataclasses
+
+    import numpy as np
+
+    from .test_studies_channels import SEEDS, N, _flip, _val_run
+
+    base = channel_result()
+    runs = {**base.runs, "flex": [_val_run("flex", v) for v in (0.50, 0.52, 0.48)]}
+    runs["expert_RGB"] = [_val_run("expert_RGB", v) for v in (0.40, 0.41, 0.39)]
+    longer = {"flex": _val_run("flex", 0.51, epochs=20), "expert_RGB": _val_run("expert_RGB", 0.45, epochs=20)}
+    rng = np.random.default_rng(5)
+    rgb = [rng.random(N) < 0.45 for _ in SEEDS]
+    beyond = {c: [_flip(x, rng, right=0.05 * i) for x in rgb] for i, c in enumerate(("RGB", "RGBLE", "LE", "L", "E"))}
+    res = dataclasses.replace(
+        base, runs=runs, longer=longer, lr_schedule="cosine", lr=1e-3, beyond={"flex_5ch": beyond}
+    )
+    res.correct["flex_5ch"] = {c: list(rgb) for c in COMBOS}
+    res.schedule["flex_5ch"] = "equal_steps"
+    return res
+
+
+def test_doubling_and_five_channel_findings_print_only_result_numbers(doubled):
+    text = report.findings_markdown(doubled)
+    assert "flex +1.0 (sd 2.0: converged)" in text and "expert_RGB +5.0 (sd 1.0: still improving)" in text
+    assert "cosine" in report.summary_markdown(doubled) and "Beyond three channels (flex_5ch" in text
+    for t in (text, report.summary_markdown(doubled), report.goal_lines(doubled)):
+        assert not _unexplained(t, doubled), _unexplained(t, doubled)
+    conv = report.convergence_table(doubled)
+    assert list(conv.index) == ["flex", "expert_RGB"] and list(conv["converged (moved <= seed sd)"]) == ["yes", "no"]
+    beyond = report.beyond_table(doubled)
+    assert list(beyond.index.get_level_values(1)) == ["RGB", "RGBLE", "LE", "L", "E"]
+    rgb_goal = next(p for p in doubled.goal_map()["experts"].parts if p.goal == "RGB")
+    assert rgb_goal.outcome == "not shown" and "expert_RGB" in rgb_goal.reason

@@ -161,3 +161,18 @@ def test_a_one_seed_ratio_borrows_its_seed_spread_and_says_so():
         seed_spread=tuple(stats.Sample.from_rows([rng.random(500) < p + d for d in (0, 0.1, 0.2)]) for p in (0.6, 0.4)),
     )
     assert wider.high - wider.low > iv.high - iv.low  # a larger seed spread, a wider interval
+
+
+def test_paired_difference_of_the_same_runs_removes_their_shared_noise():
+    rng = np.random.default_rng(3)
+    a = Sample((rng.random((5, 400)) < 0.6).astype(float))
+    same = stats.paired_difference_interval(a, a)
+    assert same.estimate == 0 and same.low == 0 and same.high == 0
+    b = Sample(np.where(rng.random((5, 400)) < 0.05, 1 - a.correct, a.correct))  # 5% of answers flipped
+    paired, unpaired = stats.paired_difference_interval(a, b), stats.difference_interval(a, b)
+    assert paired.estimate == pytest.approx(a.mean - b.mean)
+    assert paired.high - paired.low < unpaired.high - unpaired.low  # the seed spread cancels in the pairs
+    d = stats.accuracy_interval(Sample(a.correct - b.correct))
+    assert (paired.low, paired.high) == pytest.approx((d.low, d.high))
+    with pytest.raises(ValueError, match="same seeds"):
+        stats.paired_difference_interval(a, Sample(a.correct[:3]))

@@ -9,6 +9,7 @@ import pytest
 from hwlib import stats
 from hwlib.data import COMBOS
 from hwlib.metrics import classification_metrics
+from hwlib.stats import Sample
 from hwlib.studies import ChannelStudyResult, Cost, RunInfo, RunResult
 from hwlib.studies.channels import EQUAL_STEPS, EXPERTS, EXPLORATORY, PARTIAL, VARIANTS
 
@@ -238,3 +239,51 @@ def test_a_best_epoch_on_a_flat_plateau_is_not_a_rise():
     assert still_rising(flat, val_images=None)  # without a validation size any gain counts
     flat.history[-1]["val_acc"] = 0.46  # 4 points above: a rise
     assert still_rising(flat, val_images=2000)
+
+
+def _val_run(name: str, best_val: float, *, epochs: int = 10) -> RunResult:
+    history = [{"epoch": e, "val_acc": best_val * e / epochs, "train_acc": 0.4} for e in range(1, epochs + 1)]
+    metrics = classification_metrics([0, 1], [0, 1], 2)
+    return RunResult(name, history, epochs, metrics, "test", 1.0, np.ones(2, bool), np.zeros(2, int), 40)
+
+
+def test_doubling_decides_convergence_under_a_decaying_schedule(res):
+    import dataclasses
+
+    seeds_val = {"flex": [0.50, 0.52, 0.48], "replicate": [0.40, 0.41, 0.39]}  # seed sd 0.02 and 0.01
+    runs = {**res.runs, **{m: [_val_run(m, v) for v in vals] for m, vals in seeds_val.items()}}
+    longer = {"flex": _val_run("flex", 0.51, epochs=20), "replicate": _val_run("replicate", 0.45, epochs=20)}
+    cos = dataclasses.replace(res, runs=runs, longer=longer, lr_schedule="cosine")
+    flex, rep = cos.convergence("flex"), cos.convergence("replicate")
+    assert flex.moved == pytest.approx(0.01) and flex.seed_sd == pytest.approx(0.02) and flex.converged
+    assert rep.moved == pytest.approx(0.05) and rep.converged is False
+    assert cos.unconverged("flex") == "" and "replicate" in cos.unconverged("replicate")
+    assert "replicate_wide" in cos.unconverged("replicate_wide")  # not doubled: a cosine run cannot tell
+    parts = {p.goal: p for p in cos.goal_map()["generated"].parts}
+    assert parts["replicate"].outcome == "not shown" and "replicate" in parts["replicate"].reason
+    assert parts["replicate_wide"].outcome == "not shown"
+    assert cos.rising()["flex"] is False and cos.rising()["replicate"] is True
+    rows = {r["model"]: r for r in cos.to_json()["convergence"]}
+    assert rows["replicate"]["longer_epochs"] == 20 and rows["replicate"]["converged"] is False
+    assert rows["flex"]["val_best_by_seed"] == pytest.approx(seeds_val["flex"])
+    # a constant learning rate without doubling keeps the last-fifth rule (res: every run peaks early)
+    assert dataclasses.replace(res, runs=runs).unconverged("replicate_wide") == ""
+
+
+def test_five_channel_scores_and_their_paired_differences(res):
+    import dataclasses
+
+    rng = np.random.default_rng(5)
+    rgb = [rng.random(N) < 0.45 for _ in SEEDS]
+    beyond = {
+        "RGBLE": [_flip(x, rng, right=0.1) for x in rgb],
+        "RGB": rgb,
+        "L": [_flip(x, rng, wrong=0.3) for x in rgb],
+    }
+    five = dataclasses.replace(res, beyond={"flex_5ch": beyond})
+    rows = {r["combo"]: r for r in five.to_json()["beyond_rgb"]}
+    assert [rows[c]["channels"] for c in ("RGBLE", "RGB", "L")] == [5, 3, 1]
+    assert rows["RGBLE"]["accuracy_by_seed"] == pytest.approx([float(x.mean()) for x in beyond["RGBLE"]])
+    iv = stats.paired_difference_interval(Sample.from_rows(beyond["L"]), Sample.from_rows(rgb))
+    assert rows["L"]["minus_rgb"] == pytest.approx(iv.estimate) and rows["L"]["minus_rgb_interval"] == iv.as_list()
+    assert rows["RGBLE"]["minus_rgb_interval"][0] > 0 and rows["L"]["minus_rgb_interval"][1] < 0

@@ -9,6 +9,11 @@ pixels are the same as on the CPU. Pixels are scaled to [0, 1] exactly as the or
 "GB", "RB", "R", "G", "B") and given to the model either as a real subset (C = 1, 2 or 3 channels,
 for FlexConv) or zero-filled to 3 channels (for naive models that need a fixed C).
 
+A split may hold more than three channels (e.g. the derived channels of
+:mod:`hwlib.data.derived`: R, G, B, then L and E): :data:`CHANNEL_LETTERS` names channel i by its
+i-th letter, so "RGBL" keeps the first four and "LE" the last two, and `combo=RANDOM` draws from
+every subset of the split's channels.
+
 `combo=ALL` ("all") gives every batch as all seven combinations at once: x is a :class:`Views` of
 seven inputs (one per combination, in COMBOS order) and y the labels repeated seven times, so
 one forward over the views and one loss over 7B predictions train every combination on every
@@ -19,6 +24,7 @@ the seven combinations' accuracies.
 from __future__ import annotations
 
 import copy
+import itertools
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,33 +36,47 @@ from .split import SplitTensors
 COMBOS: tuple[str, ...] = ("RGB", "RG", "GB", "RB", "R", "G", "B")
 RANDOM = "random"  # a loader's combo: one combination drawn per batch (how many channels, then which)
 ALL = "all"  # a loader's combo: every batch as all seven combinations (joint training; mean-of-seven eval)
-_INDEX = {"R": 0, "G": 1, "B": 2}
+CHANNEL_LETTERS = "RGBLE"  # channel i's letter: R, G, B, then hwlib.data.derived's luminance L and edges E
+_INDEX = {ch: i for i, ch in enumerate(CHANNEL_LETTERS)}
 
 
 def channel_indices(combo: str) -> list[int]:
-    """ "RB" -> [0, 2]. Letters must be distinct, in R, G, B order."""
+    """ "RB" -> [0, 2], "RGBE" -> [0, 1, 2, 4]. Letters must be distinct, in CHANNEL_LETTERS order."""
     if not combo or any(ch not in _INDEX for ch in combo) or len(set(combo)) != len(combo):
-        raise ValueError(f"channel combination {combo!r} must be a non-empty subset of 'RGB'")
+        raise ValueError(f"channel combination {combo!r} must be a non-empty subset of {CHANNEL_LETTERS!r}")
     idx = [_INDEX[ch] for ch in combo]
     if idx != sorted(idx):
-        raise ValueError(f"channel combination {combo!r} must list its channels in R, G, B order")
+        raise ValueError(f"channel combination {combo!r} must list its channels in {CHANNEL_LETTERS} order")
     return idx
 
 
+def combos_of(channels: int) -> tuple[str, ...]:
+    """Every non-empty subset of the first `channels` channels, largest first: COMBOS for 3."""
+    if channels == 3:
+        return COMBOS
+    if not 1 <= channels <= len(CHANNEL_LETTERS):
+        raise ValueError(f"{channels} channels: between 1 and {len(CHANNEL_LETTERS)} are named")
+    letters = CHANNEL_LETTERS[:channels]
+    return tuple("".join(c) for k in range(channels, 0, -1) for c in itertools.combinations(letters, k))
+
+
 def select_channels(x: torch.Tensor, combo: str, *, zero_fill: bool) -> torch.Tensor:
-    """(B, 3, H, W) -> (B, len(combo), H, W), or (B, 3, H, W) with absent channels set to 0."""
+    """(B, C, H, W) -> (B, len(combo), H, W), or (B, C, H, W) with absent channels set to 0."""
     idx = channel_indices(combo)
+    if idx[-1] >= x.shape[1]:
+        raise ValueError(f"channel combination {combo!r} needs {idx[-1] + 1} channels; the images have {x.shape[1]}")
     if not zero_fill:
         return x[:, idx]
-    mask = torch.zeros(3, dtype=x.dtype, device=x.device)
+    mask = torch.zeros(x.shape[1], dtype=x.dtype, device=x.device)
     mask[idx] = 1
-    return x * mask.view(1, 3, 1, 1)
+    return x * mask.view(1, -1, 1, 1)
 
 
-def sample_combo(generator: torch.Generator) -> str:
-    """Channel-subset training: draw how many channels (1, 2, 3 equally likely), then which."""
-    k = int(torch.randint(1, 4, (1,), generator=generator))
-    choices = [c for c in COMBOS if len(c) == k]
+def sample_combo(generator: torch.Generator, channels: int = 3) -> str:
+    """Channel-subset training: draw how many channels (1 .. `channels` equally likely), then which
+    (ChannelViT's hierarchical sampling)."""
+    k = int(torch.randint(1, channels + 1, (1,), generator=generator))
+    choices = [c for c in combos_of(channels) if len(c) == k]
     return choices[int(torch.randint(len(choices), (1,), generator=generator))]
 
 
@@ -240,7 +260,7 @@ class BatchLoader:
             plan.offsets.append(
                 torch.randint(0, 2 * self.crop_pad + 1, (len(idx), 2), generator=g) if self.crop_pad else None
             )
-            plan.combos.append(sample_combo(g) if self.combo == RANDOM else self.combo)
+            plan.combos.append(sample_combo(g, self.data.images.shape[1]) if self.combo == RANDOM else self.combo)
         return plan
 
     def _channel_ids(self, combo: str, cache: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -96,6 +96,46 @@ def plot_gap_to_experts(
     return fig
 
 
+# -- 01_beyond_rgb: accuracy with four and five channels ---------------------------------------------
+
+
+def plot_beyond_rgb(res: ChannelStudyResult, *, model: str = "flex_5ch", title: str) -> plt.Figure:
+    """A five-channel model's test accuracy on each channel subset of BEYOND_COMBOS (R, G, B and the
+    derived L and E), a dot per mean over seeds with its 95% interval (seeds and test images), grouped
+    by the number of channels given; a dashed line at flex_equal_steps' RGB accuracy (the same
+    layer and schedule trained on three channels) where the study has it."""
+    from ..studies.channels import EQUAL_STEPS
+
+    rows = [r for r in res.beyond_rows() if r["model"] == model]
+    rows.sort(key=lambda r: (-r["channels"], r["combo"] != "RGB"))
+    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    x = np.arange(len(rows))
+    y = np.array([100 * r["accuracy"] for r in rows])
+    lo = np.array([100 * (r["accuracy"] - r["interval"][0]) if r["interval"][0] is not None else 0.0 for r in rows])
+    hi = np.array([100 * (r["interval"][1] - r["accuracy"]) if r["interval"][1] is not None else 0.0 for r in rows])
+    derived = ["L" in r["combo"] or "E" in r["combo"] for r in rows]
+    for xi, yi, l_, h_, d in zip(x, y, lo, hi, derived, strict=True):
+        ax.errorbar(xi, yi, yerr=[[l_], [h_]], fmt="o" if d else "s", color="tab:purple" if d else "tab:blue",
+                    ms=7, capsize=3, mec="black", mew=0.5, zorder=3)  # fmt: skip
+        ax.annotate(f"{yi:.1f}", (xi, yi + h_), xytext=(0, 4), textcoords="offset points", ha="center", fontsize=8)
+    if EQUAL_STEPS in res.correct:
+        ref = 100 * res.sample(EQUAL_STEPS, "RGB").mean
+        ax.axhline(ref, color="grey", lw=1, ls="--")
+        ax.text(len(rows) - 0.5, ref, f" {EQUAL_STEPS}\n on RGB ({ref:.1f})", va="center", ha="left", fontsize=8)
+    for k in sorted({r["channels"] for r in rows})[:-1]:  # a divider after each group of k + 1 channels
+        ax.axvline(max(i for i, r in enumerate(rows) if r["channels"] > k) + 0.5, color="grey", lw=0.6, ls=":")
+    ax.set_xticks(x, [f"{r['combo']}\n({r['channels']} ch)" for r in rows])
+    ax.set_xlim(-0.6, len(rows) + 0.9)
+    ax.set_xlabel("channels given (R, G, B; L luminance and E edge strength, both derived from R, G, B)")
+    ax.set_ylabel("test accuracy (%)")
+    n = res.beyond_sample(model, "RGB").seeds
+    note = "95% intervals over seeds and test images" if n > 1 else "one seed: no intervals"
+    ax.set_title(f"{title}\n(dots: mean over {n} seed{'s' if n != 1 else ''}; bars: {note}; squares: R, G, B only)",
+                 fontsize=10)  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
 # -- 01_cost_accuracy: size against mean accuracy ---------------------------------------------------
 
 
@@ -379,6 +419,7 @@ __all__ = [
     "flow_trace",
     "model_colour",
     "plot_accuracy_vs_cost",
+    "plot_beyond_rgb",
     "plot_cost_accuracy",
     "plot_flexconv_flow",
     "plot_gap_to_experts",

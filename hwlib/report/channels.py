@@ -289,13 +289,107 @@ def _main_limit(res: ChannelStudyResult) -> str:
         return "one seed, so there is no interval: no goal can be met or missed and no difference is shown"
     if late:
         return (
-            f"the training budget: {len(late)} of {len(singles)} single models were still improving when training "
-            "ended, so longer training could change these numbers"
+            f"the training budget: convergence is not shown for {len(late)} of {len(singles)} single models "
+            f"({_convergence_rule(res)}), so longer training could change these numbers"
         )
     return (
         f"a small budget on {res.info.image_size} px images keeps every accuracy low; the ranking holds for "
         "this budget and this one recipe only"
     )
+
+
+def _recipe(res: ChannelStudyResult) -> str:
+    """The one recipe every model used, from the result."""
+    lr = f" {res.lr:g}" if res.lr is not None else ""
+    if res.lr_schedule == "constant":
+        return f"Adam{lr}, constant learning rate (the original report's), no augmentation"
+    return f"Adam{lr} with a {res.lr_schedule} learning-rate decay to 0 over each run, no augmentation"
+
+
+def _convergence_rule(res: ChannelStudyResult) -> str:
+    """How convergence was judged in this result."""
+    if res.longer:
+        return (
+            "judged by doubling: the first seed trained again for twice the epochs raised validation accuracy by "
+            "more than the seed sd, or that model was not doubled"
+            + (
+                " and its learning rate decays, so its last epochs are the best by construction"
+                if res.lr_schedule != "constant"
+                else ""
+            )
+        )
+    return "a best validation epoch in the last fifth of training, more than one standard error above the earlier best"
+
+
+def convergence_table(res: ChannelStudyResult) -> pd.DataFrame:
+    """The doubling check per model trained twice as long (first seed): best validation accuracy at
+    the study's epochs (mean ± sd over seeds) and at twice them, the move and whether it is within the
+    seed sd (converged)."""
+    rows = {
+        r["model"]: {
+            "epochs": r["epochs"],
+            "best validation accuracy": mean_sd(r["val_best_by_seed"]),
+            f"at {r['longer_epochs']} epochs (seed {res.info.seeds[0]})": f"{r['longer_val_best']:.3f}",
+            "moved (points)": _points(r["moved"]),
+            "converged (moved <= seed sd)": {True: "yes", False: "no", None: "no sd (one seed)"}[r["converged"]],
+        }
+        for r in res.convergence_rows()
+    }
+    return pd.DataFrame(rows).T.rename_axis("model")
+
+
+def beyond_table(res: ChannelStudyResult) -> pd.DataFrame:
+    """Each five-channel model on each channel subset it was scored on (R, G, B and the derived L, E):
+    test accuracy 'mean ± sd (n seeds)' with its 95% interval, and minus its own RGB accuracy (the
+    same runs, paired over seeds and test images), in points."""
+    rows = {}
+    for r in res.beyond_rows():
+        low, high = (float("nan") if v is None else v for v in r["interval"])
+        dlow, dhigh = (float("nan") if v is None else v for v in r["minus_rgb_interval"])
+        rows[(r["model"], r["combo"])] = {
+            "channels": r["channels"],
+            "accuracy": mean_sd(r["accuracy_by_seed"]),
+            "95% interval": interval_text(Interval(r["accuracy"], low, high)),
+            "minus its RGB accuracy (points)": ""
+            if r["combo"] == "RGB"
+            else interval_text(Interval(r["minus_rgb"], dlow, dhigh), points=True),
+        }
+    df = pd.DataFrame(rows).T
+    if not df.empty:
+        df = df.rename_axis(["model", "channels given"])
+    return df
+
+
+def _beyond_lines(res: ChannelStudyResult) -> list[str]:
+    """One Findings line per five-channel model: its accuracy with all five, with RGB, on the derived
+    channels alone, and what training on 31 subsets costs on the seven RGB combinations."""
+    lines = []
+    for model in res.beyond:
+        rows = {r["combo"]: r for r in res.beyond_rows() if r["model"] == model}
+
+        def acc(combo: str) -> str:
+            r = rows[combo]
+            low, high = (float("nan") if v is None else v for v in r["interval"])
+            return f"{combo} {interval_text(Interval(r['accuracy'], low, high))}"
+
+        def minus(combo: str) -> str:
+            r = rows[combo]
+            low, high = (float("nan") if v is None else v for v in r["minus_rgb_interval"])
+            return interval_text(Interval(r["minus_rgb"], low, high), points=True)
+
+        line = (
+            f"- Beyond three channels ({model}, trained on random subsets of R, G, B, L, E): test accuracy "
+            f"{acc('RGBLE')}, {acc('RGB')}, {acc('LE')}, {acc('L')}, {acc('E')}; adding L and E to RGB moves it "
+            f"{minus('RGBLE')} (the same runs)"
+        )
+        if EQUAL_STEPS in res.correct:
+            iv = res.diff(model, EQUAL_STEPS, MEAN7)
+            line += (
+                f"; on the seven R, G, B combinations it is {interval_text(iv, points=True)} against "
+                f"{EQUAL_STEPS} (same layer and schedule, trained on three channels)"
+            )
+        lines.append(line + ". L and E are computed from R, G and B, so they carry no new information.")
+    return lines
 
 
 def summary_markdown(res: ChannelStudyResult) -> str:
@@ -322,7 +416,7 @@ def summary_markdown(res: ChannelStudyResult) -> str:
         f"**Summary** ({setting_text(res.info)})",
         "",
         f"- **Answer**: {_answer(res)}." if goals else "- **Answer**: this result has no goal's baseline.",
-        f"- **Against**: {'; '.join(against)}. Every model trained for {budget}.",
+        f"- **Against**: {'; '.join(against)}. Every model trained for {budget}; {_recipe(res)}.",
         f"- **Main limit**: {_main_limit(res)}.",
         "",
         *(_verdict_line(v) for v in goals.values()),
@@ -512,24 +606,52 @@ def findings_markdown(res: ChannelStudyResult) -> str:
     late_experts = [k for k in experts_runs if late[k]]
     rising_single = [m for m in singles if rising.get(m)]
     rising_experts = [k for k in experts_runs if rising.get(k)]
-    flat = [m for m in late_single if not rising.get(m)]
-    lines.append(
-        f"- Schedule: the best validation epoch falls in the last fifth of training (any seed) for "
-        f"{len(late_single)} of {len(singles)} single models"
+    last_fifth = (
+        f"the best validation epoch falls in the last fifth of training (any seed) for {len(late_single)} of "
+        f"{len(singles)} single models"
         + (f" and {len(late_experts)} of {len(experts_runs)} experts" if experts_runs else "")
-        + ". "
-        + (
-            f"Still improving (more than one standard error above their best earlier epoch): {len(rising_single)} of "
-            f"{len(singles)} single models"
-            + (f" and {len(rising_experts)} of {len(experts_runs)} experts" if experts_runs else "")
-            + (f"; flattened within the validation noise: {', '.join(flat)}" if flat else "")
-            + ". Longer training could move their numbers"
-            if rising_single or rising_experts
-            else "None of them beats its best earlier epoch by more than one standard error of the validation "
-            "accuracy: the curves have flattened, within the validation noise"
-        )
-        + "."
     )
+    if res.longer:
+        checks = res.convergence_rows()
+        moved = [
+            f"{r['model']} {100 * r['moved']:+.1f} (sd {100 * r['seed_sd']:.1f}: "
+            + ("converged" if r["converged"] else "still improving" if r["converged"] is False else "no sd")
+            + ")"
+            for r in checks
+            if r["seed_sd"] is not None
+        ]
+        epochs = checks[0]["epochs"] if checks else _epochs(res)
+        lines.append(
+            f"- Schedule: {_recipe(res)}; {last_fifth}. The doubling check (the first seed trained again for "
+            f"{2 * epochs if epochs else 'twice the'} epochs, its best validation accuracy minus the mean over the "
+            f"{epochs}-epoch seeds, against their sd, in points): "
+            + "; ".join(moved)
+            + ". "
+            + (
+                f"Convergence is not shown for {len(rising_single)} of {len(singles)} single models"
+                + (f" and {len(rising_experts)} of {len(experts_runs)} experts" if experts_runs else "")
+                + " (doubled and still improving, or not doubled); their comparisons stay not shown."
+                if rising_single or rising_experts
+                else "Every model checked had converged."
+            )
+        )
+    else:
+        flat = [m for m in late_single if not rising.get(m)]
+        lines.append(
+            f"- Schedule: {_recipe(res)}; {last_fifth}. "
+            + (
+                f"Still improving (more than one standard error above their best earlier epoch): {len(rising_single)} "
+                f"of {len(singles)} single models"
+                + (f" and {len(rising_experts)} of {len(experts_runs)} experts" if experts_runs else "")
+                + (f"; flattened within the validation noise: {', '.join(flat)}" if flat else "")
+                + ". Longer training could move their numbers"
+                if rising_single or rising_experts
+                else "None of them beats its best earlier epoch by more than one standard error of the validation "
+                "accuracy: the curves have flattened, within the validation noise"
+            )
+            + "."
+        )
+    lines += _beyond_lines(res)
     d = res.diversity
     if MAIN in d:
         share = d[MAIN]["between_images_share"]
@@ -587,8 +709,7 @@ def limitations_markdown(res: ChannelStudyResult, *, data) -> str:
         "and one that stays above 0.05 says nothing either way.",
         f"- Machine: {i.device}; {len(runs)} training runs (their wall times are in the results JSON but were "
         "measured while other work shared the machine, so they are not speed figures). " + cost_note(res),
-        "- One recipe (the original's: Adam, constant learning rate, no augmentation) for every model; a recipe "
-        "tuned per model could change the ranking.",
+        f"- One recipe ({_recipe(res)}) for every model; a recipe tuned per model could change the ranking.",
         *(
             [
                 "- Schedules: flex and its joint controls train on all seven combinations of every batch (the mean "
@@ -599,8 +720,15 @@ def limitations_markdown(res: ChannelStudyResult, *, data) -> str:
             if MAIN in res.schedule
             else []
         ),
-        "- Beyond three channels the layer is checked for shapes only (the shapes cell above); no accuracy with a "
-        "fourth or fifth input channel is measured here.",
+        (
+            "- Beyond three channels: the fourth and fifth channels (luminance L, edge strength E) are computed from "
+            "R, G and B, so they test that one layer trains and predicts on 4 and 5 channels and on subsets of them, "
+            "not that it uses information a real extra sensor (near-infrared, depth) would bring; no such data was "
+            "available."
+            if res.beyond
+            else "- Beyond three channels the layer is checked for shapes only (the shapes cell above); no accuracy "
+            "with a fourth or fifth input channel is measured in this run."
+        ),
         "- The original report's numbers (50 classes, 128 px, its own images and splits, one run) are placed beside "
         "these, not compared with them.",
     ]
@@ -610,6 +738,8 @@ def limitations_markdown(res: ChannelStudyResult, *, data) -> str:
 __all__ = [
     "QUIET",
     "accuracy_table",
+    "beyond_table",
+    "convergence_table",
     "cost_note",
     "cost_table",
     "diversity_table",

@@ -5,16 +5,19 @@ registry (:data:`VARIANTS`), the run loop and the study's numbers and verdicts (
 :mod:`hwlib.stats`); its prose is :mod:`hwlib.report.channels`'s.
 
 Every model gets the same data, recipe (optimizer, learning rate, epochs, batch) and seeds; the
-channel-adaptive ones (FlexConv and the baselines) are trained with the same channel-subset schedule
-(per batch: how many channels, uniformly, then which: ChannelViT's hierarchical sampling) and are
-told which channels they get. Validation (best epoch) is on RGB.
+channel-adaptive ones (FlexConv and the baselines) are trained on channel subsets by one of the
+:data:`SCHEDULES` (joint: all seven per batch; equal steps: one per batch, how many channels
+uniformly, then which, ChannelViT's hierarchical sampling) and are told which channels they get.
+Every single model keeps its best epoch by the mean of the seven combinations' validation
+accuracies (each expert by its own combination's). Convergence is judged by doubling (:meth:`ChannelStudyResult.unconverged`); `flex_5ch` trains on five channels,
+three of them R, G, B and two derived from them (:mod:`hwlib.data.derived`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +28,7 @@ from torch import nn
 from .. import stats
 from ..channel_layers import AdaptiveFirst
 from ..config import ChannelStudySettings
+from ..data.derived import DERIVED_LETTERS, with_derived_channels
 from ..data.loader import ALL, COMBOS, RANDOM
 from ..data.prepare import LoadedData
 from ..device import device_name, pick_device
@@ -64,6 +68,7 @@ class Variant:
     ablate: tuple[str, ...] = ()  # flex, hybrid: parts switched off (hwlib.flexconv.ABLATABLE)
     first: AdaptiveFirst | None = None  # adaptive: which channel-adaptive first layer
     match_params: bool = False  # adaptive: fc1 widened to the main model's parameter count
+    channels: int = 3  # input channels it is trained on: 3 (R, G, B) or 5 (+ L, E of hwlib.data.derived)
 
     @property
     def train_combo(self) -> str:
@@ -163,6 +168,17 @@ LAYER_ABLATIONS: tuple[Variant, ...] = (
         )
     ),
 )
+BEYOND_RGB: tuple[Variant, ...] = (  # "any number of channels", in accuracy (five channels, two derived)
+    Variant(
+        name="flex_5ch",
+        kind="flex",
+        known_channels=5,
+        channels=5,
+        what="flex_equal_steps on five channels, R, G, B and the luminance L and edge strength E derived from "
+        "them, one of their 31 subsets drawn per batch",
+    ),
+)
+BEYOND_COMBOS: tuple[str, ...] = ("RGBLE", "RGBL", "RGBE", "RGB", "LE", "L", "E")  # flex_5ch is also scored on these
 BASELINES: tuple[Variant, ...] = (
     Variant(
         name="grey_mean", kind="adaptive", first="grey_mean", what="mean of the present channels -> 1-channel conv"
@@ -208,7 +224,7 @@ EXTRA: tuple[Variant, ...] = (  # the other channel-adaptive layers of the liter
         what="the original report's FlexConv layer (fixed size), channel-subset training",
     ),
 )
-VARIANTS: tuple[Variant, ...] = (MAIN, *JOINT_CONTROLS, *LAYER_ABLATIONS, *BASELINES, *EXTRA)
+VARIANTS: tuple[Variant, ...] = (MAIN, *JOINT_CONTROLS, *LAYER_ABLATIONS, *BEYOND_RGB, *BASELINES, *EXTRA)
 VARIANT_BY_NAME: dict[str, Variant] = {v.name: v for v in VARIANTS}
 EXPERTS = "experts"  # result key: seven 3-layer CNNs, one per combination, each trained and tested on it
 EXPERTS_WHAT = "seven 3-layer CNNs, each trained and tested on its own combination"
@@ -224,7 +240,11 @@ STATIC_PART = ("replicate", "replicate_wide")  # flex's static part alone, as bu
 # Beyond the goals, each model against the main model of its schedule (exploratory, Holm-adjusted):
 EXPLORATORY: dict[str, tuple[str, ...]] = {
     "flex": tuple(v.name for v in JOINT_CONTROLS if v.name not in STATIC_PART),
-    EQUAL_STEPS: (*(v.name for v in LAYER_ABLATIONS if v.name != EQUAL_STEPS), *(v.name for v in EXTRA)),
+    EQUAL_STEPS: (
+        *(v.name for v in LAYER_ABLATIONS if v.name != EQUAL_STEPS),
+        *(v.name for v in BEYOND_RGB),
+        *(v.name for v in EXTRA),
+    ),
 }
 
 
@@ -261,6 +281,10 @@ class ChannelStudyResult(StudyResult):
     diversity: dict[str, dict[str, float]] = field(default_factory=dict)  # model -> kernel-diversity numbers
     train_per_class: int | None = None  # each seed's training images per class (None: all)
     val_images: int | None = None  # validation images (the standard error in still_rising)
+    lr_schedule: str = "constant"  # the learning-rate schedule every run used (ChannelStudySettings.schedule)
+    lr: float | None = None  # every run's (peak) Adam learning rate
+    longer: dict[str, RunResult] = field(default_factory=dict)  # model -> first seed's run at twice the epochs
+    beyond: dict[str, dict[str, list[np.ndarray]]] = field(default_factory=dict)  # five-channel model -> BEYOND_COMBOS
     run_counts: dict[str, int] = field(default_factory=dict)  # "trained" / "resumed" / "loaded" -> runs
     models: dict[str, SmallCNN] = field(default_factory=dict, repr=False)  # first seed's
 
@@ -292,24 +316,51 @@ class ChannelStudyResult(StudyResult):
         over the shared test images."""
         return stats.difference_interval(self.sample(a, combo), self.sample(b, combo))
 
+    def convergence(self, model: str) -> stats.Convergence | None:
+        """Doubling check of `model` (an expert: expert_<combo>) on validation accuracy (mean of seven;
+        an expert's on its own combination): its run at twice the epochs on the first seed against
+        its runs at the study's epochs on every seed (None: no run at twice the epochs)."""
+        if model not in self.longer or model not in self.runs:
+            return None
+        short = [history_best(r.history)["val_acc"] for r in self.runs[model]]
+        return stats.convergence(
+            model,
+            steps=self.runs[model][0].steps,
+            short=short,
+            long=[history_best(self.longer[model].history)["val_acc"]],
+        )
+
+    def unconverged(self, model: str) -> str:
+        """Why `model`'s convergence is not shown ('' when it is): with a run at twice the epochs, the
+        doubling check (:meth:`convergence`); without one, under a constant learning rate, seeds whose
+        best validation epoch is a rise in the last fifth (:func:`still_rising`); under a decaying one
+        the last epochs are the best by construction, so nothing short of doubling can tell."""
+        runs = self.runs.get(model, [])
+        if not runs:
+            return ""
+        epochs = len(runs[0].history)
+        c = self.convergence(model)
+        if c is not None:
+            if c.converged is None:
+                return f"{model} (one seed: no seed spread to judge its doubling by)"
+            if c.converged:
+                return ""
+            return (
+                f"{model} (doubling {epochs} -> {2 * epochs} epochs raised its validation accuracy "
+                f"{100 * c.moved:+.1f} points, more than its seed sd {100 * c.seed_sd:.1f})"
+            )
+        if self.lr_schedule != "constant":
+            return f"{model} (not trained at twice the epochs, and a {self.lr_schedule} schedule peaks at its end)"
+        n = sum(still_rising(r, val_images=self.val_images) for r in runs)
+        return f"{model} (still improving at the end of the {epochs} epochs on {n} of {len(runs)} seeds)" if n else ""
+
     def still_improving(self, *models: str) -> str:
-        """Why a comparison of `models` is not a verdict: every one of them that was still rising
-        when training ended for some seed (:func:`still_rising`: convergence not shown), as a
-        reason; '' when every one of them had stopped improving."""
-        late = []
-        for m in models:
-            runs = self.runs.get(m, [])
-            n = sum(still_rising(r, val_images=self.val_images) for r in runs)
-            if n:
-                late.append(f"{m} ({n} of {len(runs)} seeds)")
+        """Why a comparison of `models` is not a verdict: every one of them whose convergence is not
+        shown (:meth:`unconverged`), as a reason; '' when every one of them has converged."""
+        late = [why for m in models if (why := self.unconverged(m))]
         if not late:
             return ""
-        epochs = len(self.runs[models[0]][0].history)
-        verb = "was" if len(late) == 1 else "were"
-        return (
-            f"{' and '.join(late)} {verb} still improving at the end of the {epochs} epochs, so convergence is "
-            "not shown"
-        )
+        return f"convergence not shown for {' and '.join(late)}"
 
     def goal_map(self) -> dict[str, Verdict]:
         """Goal key -> verdict, for the goals whose models this result has, each decided by
@@ -422,10 +473,57 @@ class ChannelStudyResult(StudyResult):
         return {name: any(peaked_late(r) for r in runs) for name, runs in self.runs.items()}
 
     def rising(self) -> dict[str, bool]:
-        """model -> whether it was still improving when training ended (any seed; :func:`still_rising`)."""
-        return {
-            name: any(still_rising(r, val_images=self.val_images) for r in runs) for name, runs in self.runs.items()
-        }
+        """model -> whether its convergence is not shown (:meth:`unconverged`)."""
+        return {name: bool(self.unconverged(name)) for name in self.runs}
+
+    def beyond_sample(self, model: str, combo: str) -> Sample:
+        """A five-channel model's score on one of BEYOND_COMBOS."""
+        return Sample.from_rows(self.beyond[model][combo])
+
+    def beyond_rows(self) -> list[dict]:
+        """Each five-channel model on each of BEYOND_COMBOS: accuracy with its interval, and minus its
+        own RGB accuracy (the same runs: paired over seeds and images). The JSON's `beyond_rgb`."""
+        rows = []
+        for model, by in self.beyond.items():
+            rgb = self.beyond_sample(model, "RGB")
+            for combo in by:
+                s = self.beyond_sample(model, combo)
+                acc, vs = stats.accuracy_interval(s), stats.paired_difference_interval(s, rgb)
+                rows.append(
+                    {
+                        "model": model,
+                        "combo": combo,
+                        "channels": len(combo),
+                        "accuracy_by_seed": [float(x) for x in s.per_seed],
+                        "accuracy": acc.estimate,
+                        "interval": acc.as_list(),
+                        "minus_rgb": vs.estimate,
+                        "minus_rgb_interval": vs.as_list(),
+                    }
+                )
+        return rows
+
+    def convergence_rows(self) -> list[dict]:
+        """The doubling checks, one row per model trained at twice the epochs (the JSON's `convergence`)."""
+        rows = []
+        for name in self.longer:
+            c = self.convergence(name)
+            if c is None:
+                continue
+            epochs = len(self.runs[name][0].history)
+            rows.append(
+                {
+                    "model": name,
+                    "epochs": epochs,
+                    "longer_epochs": 2 * epochs,
+                    "val_best_by_seed": [history_best(r.history)["val_acc"] for r in self.runs[name]],
+                    "longer_val_best": history_best(self.longer[name].history)["val_acc"],
+                    "moved": c.moved,
+                    "seed_sd": None if math.isnan(c.seed_sd) else c.seed_sd,
+                    "converged": c.converged,
+                }
+            )
+        return rows
 
     def val_best(self, model: str) -> float:
         """Best validation accuracy of `model` (mean of the seven combinations; an expert's on its own
@@ -450,6 +548,10 @@ class ChannelStudyResult(StudyResult):
                 if m in self.correct and EXPERTS in self.correct
             },
             "training_images_seen": self.training_images_seen(),
+            "lr_schedule": self.lr_schedule,
+            "lr": self.lr,
+            "convergence": self.convergence_rows(),
+            "beyond_rgb": self.beyond_rows(),
             "models": {
                 k: {
                     "params": c.params,
@@ -495,16 +597,37 @@ def run_channel_study(
         RunInfo(data.name, profile, data.eval_split, size, device_name(device), list(seeds)),
         train_per_class=train_per_class,
         val_images=len(data.splits["val"]),
+        lr_schedule=settings.schedule,
+        lr=settings.lr,
     )
-    config = TrainConfig(epochs=settings.epochs, lr=settings.lr)
+    config = TrainConfig(epochs=settings.epochs, lr=settings.lr, schedule=settings.schedule)
     counts = {"trained": 0, "resumed": 0, "loaded": 0}
+    by_channels: dict[int, LoadedData] = {3: data}
 
-    def train(name: str, build: Callable[[], SmallCNN], seed: int, **view) -> tuple[SmallCNN, RunResult]:
+    def data_with(channels: int) -> LoadedData:
+        """The data with `channels` channels: R, G, B (as given) or + L, E (derived once, on first use)."""
+        if channels not in by_channels:
+            if channels != 3 + len(DERIVED_LETTERS):
+                raise ValueError(f"{channels} channels: the data has 3 and derives {DERIVED_LETTERS!r} from them")
+            by_channels[channels] = with_derived_channels(data)
+        return by_channels[channels]
+
+    def train(
+        name: str,
+        build: Callable[[], SmallCNN],
+        seed: int,
+        *,
+        longer: bool = False,
+        channels: int = 3,
+        **view,
+    ) -> tuple[SmallCNN, RunResult]:
+        """One run; `longer`: at twice the epochs, for the doubling check only (kept in res.longer);
+        channels 5: on the images with the derived channels L and E appended."""
         model, run = train_and_test(
-            f"{name}-seed{seed}",
+            f"{name}-{2 * config.epochs}ep-seed{seed}" if longer else f"{name}-seed{seed}",
             build,
-            data,
-            config=config,
+            data_with(channels),
+            config=replace(config, epochs=2 * config.epochs) if longer else config,
             batch_size=settings.batch_size,
             seed=seed,
             run_dir=run_dir,
@@ -516,24 +639,37 @@ def run_channel_study(
         if not isinstance(model, SmallCNN):  # train_and_test returns the model `build` made
             raise TypeError(f"{name}: build made a {type(model).__name__}, not a SmallCNN")
         counts[run.source] += 1
-        res.runs.setdefault(name, []).append(run)
-        res.models.setdefault(name, model)
+        if longer:
+            res.longer[name] = run
+        else:
+            res.runs.setdefault(name, []).append(run)
+            res.models.setdefault(name, model)
         return model, run
+
+    def view_of(v: Variant) -> dict:
+        return {
+            "combo": v.train_combo,
+            "val_combo": ALL,
+            "zero_fill": v.zero_fill,
+            "with_channels": v.with_channels,
+            "channels": v.channels,
+        }
 
     for seed in seeds:
         for v in variants:
             model, _ = train(
-                v.name,
-                partial(v.build, num_classes=data.num_classes, image_size=size),
-                seed,
-                combo=v.train_combo,
-                val_combo=ALL,
-                zero_fill=v.zero_fill,
-                with_channels=v.with_channels,
+                v.name, partial(v.build, num_classes=data.num_classes, image_size=size), seed, **view_of(v)
             )
-            right = correct_by_combo(model, test, zero_fill=v.zero_fill, with_channels=v.with_channels, device=device)
+            scored = data_with(v.channels).splits[data.eval_split]
+            right = correct_by_combo(model, scored, zero_fill=v.zero_fill, with_channels=v.with_channels, device=device)
             for combo, c in right.items():
                 res.correct.setdefault(v.name, {}).setdefault(combo, []).append(c)
+            if v.channels > 3:
+                more = correct_by_combo(
+                    model, scored, zero_fill=False, combos=BEYOND_COMBOS, with_channels=True, device=device
+                )
+                for combo, c in more.items():
+                    res.beyond.setdefault(v.name, {}).setdefault(combo, []).append(c)
             res.what[v.name] = v.what
             res.schedule[v.name] = v.schedule
         if experts:
@@ -547,6 +683,21 @@ def run_channel_study(
                     combo=combo,
                 )
                 res.correct.setdefault(EXPERTS, {}).setdefault(combo, []).append(run.correct)
+    # The doubling check: the first seed once more at twice the epochs (its own schedule), after every seed
+    for name in settings.longer_models if seeds else ():
+        if name == EXPERTS:
+            for combo in COMBOS if experts else ():
+                expert = partial(cnn3, num_classes=data.num_classes, image_size=size, in_channels=len(combo))
+                train(f"expert_{combo}", expert, seeds[0], longer=True, combo=combo)
+        elif any(v.name == name for v in variants):
+            v = VARIANT_BY_NAME[name]
+            train(
+                v.name,
+                partial(v.build, num_classes=data.num_classes, image_size=size),
+                seeds[0],
+                longer=True,
+                **view_of(v),
+            )
     res.run_counts = counts
     log(
         f"{sum(counts.values())} training runs: {counts['trained']} trained, {counts['resumed']} resumed, "
