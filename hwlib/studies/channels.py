@@ -9,8 +9,9 @@ channel-adaptive ones (FlexConv and the baselines) are trained on channel subset
 :data:`SCHEDULES` (joint: all seven per batch; equal steps: one per batch, how many channels
 uniformly, then which, ChannelViT's hierarchical sampling) and are told which channels they get.
 Every single model keeps its best epoch by the mean of the seven combinations' validation
-accuracies (each expert by its own combination's). Convergence is judged by doubling (:meth:`ChannelStudyResult.unconverged`); `flex_5ch` trains on five channels,
-three of them R, G, B and two derived from them (:mod:`hwlib.data.derived`).
+accuracies (each expert by its own combination's). Convergence is judged by doubling
+(:meth:`ChannelStudyResult.unconverged`). `flex_5ch` trains on five channels: R, G, B and two
+derived from them (:mod:`hwlib.data.derived`).
 """
 
 from __future__ import annotations
