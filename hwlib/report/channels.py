@@ -268,7 +268,7 @@ def _answer(res: ChannelStudyResult) -> str:
     return "; ".join(
         f"goal {i} **{v.outcome}**{_settled_by(v)}, {interval_text(v.interval, points=True)}"
         + (
-            f" (a model still improving; on its intervals alone it would read {v.on_interval_alone})"
+            f" (a model not shown to have converged; on its intervals alone it would read {v.on_interval_alone})"
             if _unconverged(v)
             else ""
         )
