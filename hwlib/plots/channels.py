@@ -117,11 +117,11 @@ def plot_beyond_rgb(res: ChannelStudyResult, *, model: str = "flex_5ch", title: 
     for xi, yi, l_, h_, d in zip(x, y, lo, hi, derived, strict=True):
         ax.errorbar(xi, yi, yerr=[[l_], [h_]], fmt="o" if d else "s", color="tab:purple" if d else "tab:blue",
                     ms=7, capsize=3, mec="black", mew=0.5, zorder=3)  # fmt: skip
-        ax.annotate(f"{yi:.1f}", (xi, yi + h_), xytext=(0, 4), textcoords="offset points", ha="center", fontsize=8)
+        ax.annotate(f"{yi:.1f}", (xi, yi + h_), xytext=(0, 6), textcoords="offset points", ha="center", fontsize=8)
     if EQUAL_STEPS in res.correct:
         ref = 100 * res.sample(EQUAL_STEPS, "RGB").mean
         ax.axhline(ref, color="grey", lw=1, ls="--")
-        ax.text(len(rows) - 0.5, ref, f" {EQUAL_STEPS}\n on RGB ({ref:.1f})", va="center", ha="left", fontsize=8)
+        ax.text(len(rows) - 0.5, ref, f" {EQUAL_STEPS}\n on RGB ({ref:.1f})", va="bottom", ha="left", fontsize=8)
     for k in sorted({r["channels"] for r in rows})[:-1]:  # a divider after each group of k + 1 channels
         ax.axvline(max(i for i, r in enumerate(rows) if r["channels"] > k) + 0.5, color="grey", lw=0.6, ls=":")
     ax.set_xticks(x, [f"{r['combo']}\n({r['channels']} ch)" for r in rows])
@@ -130,7 +130,8 @@ def plot_beyond_rgb(res: ChannelStudyResult, *, model: str = "flex_5ch", title: 
     ax.set_ylabel("test accuracy (%)")
     n = res.beyond_sample(model, "RGB").seeds
     note = "95% intervals over seeds and test images" if n > 1 else "one seed: no intervals"
-    ax.set_title(f"{title}\n(dots: mean over {n} seed{'s' if n != 1 else ''}; bars: {note}; squares: R, G, B only)",
+    seeds = f"{n} seed{'s' if n != 1 else ''}"
+    ax.set_title(f"{title}\n(dots: mean over {seeds}; bars: {note}; square: the RGB input; 7 of the 31 subsets)",
                  fontsize=10)  # fmt: skip
     fig.tight_layout()
     return fig

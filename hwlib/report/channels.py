@@ -571,6 +571,12 @@ def findings_markdown(res: ChannelStudyResult) -> str:
             + (f"; its interval lies above 0 on {', '.join(above)}" if above else "")
             + (f"; below 0 on {', '.join(below)}" if below else "")
             + "."
+            + (
+                f" The experts were not shown to have converged ({len(late)} of {len(COMBOS)} still rising when "
+                "doubled), so this difference holds at this budget only and would shrink or turn with longer training."
+                if (late := [c for c in COMBOS if res.unconverged(f"expert_{c}")])
+                else ""
+            )
         )
     if "generated" in goals:
         for p in goals["generated"].parts:
@@ -688,7 +694,7 @@ def limitations_markdown(res: ChannelStudyResult, *, data) -> str:
     available = ", ".join(f"{k} {v:,}" for k, v in facts.available.items())
     tpc = res.train_per_class
     epochs = _epochs(res)
-    runs = [r for rs in res.runs.values() for r in rs]
+    runs = [r for rs in res.runs.values() for r in rs] + list(res.longer.values())
     lines = [
         "**Limitations**",
         "",
