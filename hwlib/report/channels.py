@@ -344,15 +344,13 @@ def beyond_table(res: ChannelStudyResult) -> pd.DataFrame:
     same runs, paired over seeds and test images), in points."""
     rows = {}
     for r in res.beyond_rows():
-        low, high = (float("nan") if v is None else v for v in r["interval"])
-        dlow, dhigh = (float("nan") if v is None else v for v in r["minus_rgb_interval"])
         rows[(r["model"], r["combo"])] = {
             "channels": r["channels"],
             "accuracy": mean_sd(r["accuracy_by_seed"]),
-            "95% interval": interval_text(Interval(r["accuracy"], low, high)),
+            "95% interval": interval_text(Interval(r["accuracy"], *_bounds(r))),
             "minus its RGB accuracy (points)": ""
             if r["combo"] == "RGB"
-            else interval_text(Interval(r["minus_rgb"], dlow, dhigh), points=True),
+            else interval_text(Interval(r["minus_rgb"], *_bounds(r, "minus_rgb_interval")), points=True),
         }
     df = pd.DataFrame(rows).T
     if not df.empty:
@@ -364,18 +362,16 @@ def _beyond_lines(res: ChannelStudyResult) -> list[str]:
     """One Findings line per five-channel model: its accuracy with all five, with RGB, on the derived
     channels alone, and what training on 31 subsets costs on the seven RGB combinations."""
     lines = []
+    all_rows = res.beyond_rows()
     for model in res.beyond:
-        rows = {r["combo"]: r for r in res.beyond_rows() if r["model"] == model}
+        rows = {r["combo"]: r for r in all_rows if r["model"] == model}
 
         def acc(combo: str) -> str:
-            r = rows[combo]
-            low, high = (float("nan") if v is None else v for v in r["interval"])
-            return f"{combo} {interval_text(Interval(r['accuracy'], low, high))}"
+            return f"{combo} {interval_text(Interval(rows[combo]['accuracy'], *_bounds(rows[combo])))}"
 
         def minus(combo: str) -> str:
             r = rows[combo]
-            low, high = (float("nan") if v is None else v for v in r["minus_rgb_interval"])
-            return interval_text(Interval(r["minus_rgb"], low, high), points=True)
+            return interval_text(Interval(r["minus_rgb"], *_bounds(r, "minus_rgb_interval")), points=True)
 
         line = (
             f"- Beyond three channels ({model}, trained on random subsets of R, G, B, L, E): test accuracy "
@@ -465,8 +461,9 @@ def _generated_synthesis(res: ChannelStudyResult, goals: dict[str, Verdict]) -> 
     ]
 
 
-def _bounds(row: dict) -> tuple[float, float]:
-    low, high = (float("nan") if v is None else v for v in row["interval"])
+def _bounds(row: dict, key: str = "interval") -> tuple[float, float]:
+    """A results row's [low, high] at `key` (None where there is no interval: nan)."""
+    low, high = (float("nan") if v is None else v for v in row[key])
     return low, high
 
 
@@ -572,9 +569,10 @@ def findings_markdown(res: ChannelStudyResult) -> str:
             + (f"; below 0 on {', '.join(below)}" if below else "")
             + "."
             + (
-                f" The experts were not shown to have converged ({len(late)} of {len(COMBOS)} still rising when "
-                "doubled), so this difference holds at this budget only and would shrink or turn with longer training."
-                if (late := [c for c in COMBOS if res.unconverged(f"expert_{c}")])
+                f" The experts were not shown to have converged ({len(open_experts)} of {len(COMBOS)} still rising "
+                "when doubled), so this difference holds at this budget only and would shrink or turn with longer "
+                "training."
+                if (open_experts := [c for c in COMBOS if res.unconverged(f"expert_{c}")])
                 else ""
             )
         )

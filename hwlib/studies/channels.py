@@ -323,11 +323,10 @@ class ChannelStudyResult(StudyResult):
         its runs at the study's epochs on every seed (None: no run at twice the epochs)."""
         if model not in self.longer or model not in self.runs:
             return None
-        short = [history_best(r.history)["val_acc"] for r in self.runs[model]]
         return stats.convergence(
             model,
             steps=self.runs[model][0].steps,
-            short=short,
+            short=self.val_bests(model),
             long=[history_best(self.longer[model].history)["val_acc"]],
         )
 
@@ -517,7 +516,7 @@ class ChannelStudyResult(StudyResult):
                     "model": name,
                     "epochs": epochs,
                     "longer_epochs": 2 * epochs,
-                    "val_best_by_seed": [history_best(r.history)["val_acc"] for r in self.runs[name]],
+                    "val_best_by_seed": self.val_bests(name),
                     "longer_val_best": history_best(self.longer[name].history)["val_acc"],
                     "moved": c.moved,
                     "seed_sd": None if math.isnan(c.seed_sd) else c.seed_sd,
@@ -526,10 +525,14 @@ class ChannelStudyResult(StudyResult):
             )
         return rows
 
+    def val_bests(self, model: str) -> list[float]:
+        """Best validation accuracy of each seed's run of `model` (mean of the seven combinations; an
+        expert's on its own combination)."""
+        return [history_best(r.history)["val_acc"] for r in self.runs[model]]
+
     def val_best(self, model: str) -> float:
-        """Best validation accuracy of `model` (mean of the seven combinations; an expert's on its own
-        combination), mean over seeds: what choices are made on."""
-        return float(np.mean([history_best(r.history)["val_acc"] for r in self.runs[model]]))
+        """:meth:`val_bests`, mean over seeds: what choices are made on."""
+        return float(np.mean(self.val_bests(model)))
 
     def to_json(self) -> dict:
         return {
@@ -647,6 +650,12 @@ def run_channel_study(
             res.models.setdefault(name, model)
         return model, run
 
+    def build_of(v: Variant) -> Callable[[], SmallCNN]:
+        return partial(v.build, num_classes=data.num_classes, image_size=size)
+
+    def expert_of(combo: str) -> Callable[[], SmallCNN]:
+        return partial(cnn3, num_classes=data.num_classes, image_size=size, in_channels=len(combo))
+
     def view_of(v: Variant) -> dict:
         return {
             "combo": v.train_combo,
@@ -658,9 +667,7 @@ def run_channel_study(
 
     for seed in seeds:
         for v in variants:
-            model, _ = train(
-                v.name, partial(v.build, num_classes=data.num_classes, image_size=size), seed, **view_of(v)
-            )
+            model, _ = train(v.name, build_of(v), seed, **view_of(v))
             scored = data_with(v.channels).splits[data.eval_split]
             right = correct_by_combo(model, scored, zero_fill=v.zero_fill, with_channels=v.with_channels, device=device)
             for combo, c in right.items():
@@ -677,28 +684,16 @@ def run_channel_study(
             res.schedule[EXPERTS] = "own"
             res.what[EXPERTS] = EXPERTS_WHAT
             for combo in COMBOS:
-                _, run = train(
-                    f"expert_{combo}",
-                    partial(cnn3, num_classes=data.num_classes, image_size=size, in_channels=len(combo)),
-                    seed,
-                    combo=combo,
-                )
+                _, run = train(f"expert_{combo}", expert_of(combo), seed, combo=combo)
                 res.correct.setdefault(EXPERTS, {}).setdefault(combo, []).append(run.correct)
     # The doubling check: the first seed once more at twice the epochs (its own schedule), after every seed
+    planned = {v.name: v for v in variants}
     for name in settings.longer_models if seeds else ():
         if name == EXPERTS:
             for combo in COMBOS if experts else ():
-                expert = partial(cnn3, num_classes=data.num_classes, image_size=size, in_channels=len(combo))
-                train(f"expert_{combo}", expert, seeds[0], longer=True, combo=combo)
-        elif any(v.name == name for v in variants):
-            v = VARIANT_BY_NAME[name]
-            train(
-                v.name,
-                partial(v.build, num_classes=data.num_classes, image_size=size),
-                seeds[0],
-                longer=True,
-                **view_of(v),
-            )
+                train(f"expert_{combo}", expert_of(combo), seeds[0], longer=True, combo=combo)
+        elif name in planned:
+            train(name, build_of(planned[name]), seeds[0], longer=True, **view_of(planned[name]))
     res.run_counts = counts
     log(
         f"{sum(counts.values())} training runs: {counts['trained']} trained, {counts['resumed']} resumed, "
