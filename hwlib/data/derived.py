@@ -19,10 +19,11 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
+from .loader import CHANNEL_LETTERS
 from .prepare import LoadedData
 from .split import SplitTensors
 
-DERIVED_LETTERS = "LE"  # the channels this module appends, after R, G, B
+DERIVED_LETTERS = CHANNEL_LETTERS[3:]  # "LE": the channels this module appends, after R, G, B (the loader names them)
 LUMA = (0.299, 0.587, 0.114)  # BT.601
 _SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 
