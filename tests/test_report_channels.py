@@ -212,6 +212,8 @@ def test_doubling_and_five_channel_findings_print_only_result_numbers(doubled):
         assert not _unexplained(t, doubled), _unexplained(t, doubled)
     conv = report.convergence_table(doubled)
     assert list(conv.index) == ["flex", "expert_RGB"] and list(conv["converged (moved <= seed sd)"]) == ["yes", "no"]
+    paired = [c for c in conv.columns if "alone" in c]
+    assert len(paired) == 1 and conv[paired[0]].str.strip().str.startswith("+").all()
     beyond = report.beyond_table(doubled)
     assert list(beyond.index.get_level_values(1)) == ["RGB", "RGBLE", "LE", "L", "E"]
     rgb_goal = next(p for p in doubled.goal_map()["experts"].parts if p.goal == "RGB")

@@ -266,6 +266,9 @@ def test_doubling_decides_convergence_under_a_decaying_schedule(res):
     rows = {r["model"]: r for r in cos.to_json()["convergence"]}
     assert rows["replicate"]["longer_epochs"] == 20 and rows["replicate"]["converged"] is False
     assert rows["flex"]["val_best_by_seed"] == pytest.approx(seeds_val["flex"])
+    # paired on the first seed: 0.51 - 0.50 and 0.45 - 0.40 (the rule's move is from the seeds' mean)
+    assert rows["flex"]["moved_same_seed"] == pytest.approx(0.01)
+    assert rows["replicate"]["moved_same_seed"] == pytest.approx(0.05)
     # a constant learning rate without doubling keeps the last-fifth rule (res: every run peaks early)
     assert dataclasses.replace(res, runs=runs).unconverged("replicate_wide") == ""
 

@@ -323,14 +323,15 @@ def _convergence_rule(res: ChannelStudyResult) -> str:
 
 def convergence_table(res: ChannelStudyResult) -> pd.DataFrame:
     """The doubling check per model trained twice as long (first seed): best validation accuracy at
-    the study's epochs (mean ± sd over seeds) and at twice them, the move and whether it is within the
-    seed sd (converged)."""
+    the study's epochs (mean ± sd over seeds) and at twice them, the move (from the seeds' mean, which
+    the rule uses, and from the same seed's own run, paired) and whether it is within the seed sd."""
     rows = {
         r["model"]: {
             "epochs": r["epochs"],
             "best validation accuracy": mean_sd(r["val_best_by_seed"]),
             f"at {r['longer_epochs']} epochs (seed {res.info.seeds[0]})": f"{r['longer_val_best']:.3f}",
             "moved (points)": _points(r["moved"]),
+            f"moved on seed {res.info.seeds[0]} alone (points)": _points(r["moved_same_seed"]),
             "converged (moved <= seed sd)": {True: "yes", False: "no", None: "no sd (one seed)"}[r["converged"]],
         }
         for r in res.convergence_rows()

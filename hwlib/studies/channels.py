@@ -519,6 +519,8 @@ class ChannelStudyResult(StudyResult):
                     "val_best_by_seed": self.val_bests(name),
                     "longer_val_best": history_best(self.longer[name].history)["val_acc"],
                     "moved": c.moved,
+                    # the same seed's own run at the study's epochs (the same training subset): paired
+                    "moved_same_seed": history_best(self.longer[name].history)["val_acc"] - self.val_bests(name)[0],
                     "seed_sd": None if math.isnan(c.seed_sd) else c.seed_sd,
                     "converged": c.converged,
                 }
