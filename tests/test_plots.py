@@ -216,6 +216,24 @@ def test_cost_accuracy_labels_every_point_without_overlap(channel_res):
     assert len(markers) == len(colours) == len(names)
 
 
+def test_compute_accuracy_draws_one_panel_per_training_count(channel_res):
+    seen = channel_res.training_images_seen()
+    fig = plots.plot_compute_accuracy(channel_res, title="t")
+    levels = sorted({seen[m] for m in channel_res.correct if m in seen})
+    assert len(fig.axes) == len(levels)
+    for ax, level in zip(fig.axes, levels):
+        assert f"{level:,}" in ax.get_title(loc="left")
+        drawn = [t.get_text() for t in ax.get_yticklabels()]
+        assert {seen[m] for m in drawn} == {level}
+        accs = [channel_res.mean_of_seven(m) for m in drawn]
+        assert accs == sorted(accs)  # sorted by accuracy within a panel
+        xs = [c.lines[0].get_xdata()[0] for c in ax.containers]
+        assert xs == pytest.approx(accs)
+    assert sum(len(ax.get_yticklabels()) for ax in fig.axes) == len([m for m in channel_res.correct if m in seen])
+    only = plots.plot_compute_accuracy(channel_res, title="t", models=["flex", "experts"])
+    assert sorted(t.get_text() for ax in only.axes for t in ax.get_yticklabels()) == ["experts", "flex"]
+
+
 def test_flexconv_flow_shows_static_and_residual_with_a_colour_bar():
     import torch
 

@@ -4,6 +4,8 @@
   seven per-combination experts, on each combination? (points, with 95% intervals, the goal's bar)
 * :func:`plot_cost_accuracy` - what does each model's mean accuracy over the seven combinations cost
   in parameters, or in training (image-combination passes)? (every point labelled, with its interval)
+* :func:`plot_compute_accuracy` - at a given training compute, which model is most accurate, and
+  how does one FlexConv model trained on all seven combinations compare with the seven experts?
 * :func:`plot_flexconv_flow` - what does the trained FlexConv layer do with one image: how alike are
   the kernels it uses for R, G and B, and how much does the generated residual change them?
 
@@ -254,6 +256,49 @@ def plot_cost_accuracy(
     return fig
 
 
+def plot_compute_accuracy(res: ChannelStudyResult, *, title: str, models: list[str] | None = None) -> plt.Figure:
+    """Mean accuracy over the seven combinations (95% interval over seeds and test images) of each
+    model, one panel per training compute (image-combination passes: a joint batch of B images counts
+    7B, the experts' summed over the seven), models sorted by accuracy within a panel; a dotted line
+    marks the experts' accuracy in every panel. With a few distinct compute levels a panel per level
+    reads better than a log axis on which the models of one level pile up.
+    models: which to draw (default: every model trained)."""
+    from ..studies.channels import EXPERTS
+
+    seen = res.training_images_seen()
+    names = [m for m in (models if models is not None else list(res.correct)) if m in seen and m in res.correct]
+    if not names:
+        raise ValueError("no model with a training count to draw")
+    levels = sorted({seen[m] for m in names})
+    rows = {lv: sorted((m for m in names if seen[m] == lv), key=lambda m: res.mean_of_seven(m)) for lv in levels}
+    fig, axes = plt.subplots(
+        len(levels), 1, figsize=(9, 1.2 + 0.42 * len(names) + 0.5 * len(levels)), sharex=True,
+        gridspec_kw={"height_ratios": [len(rows[lv]) + 0.6 for lv in levels]}, squeeze=False,
+    )  # fmt: skip
+    experts = stats.accuracy_interval(res.sample(EXPERTS, MEAN7)) if EXPERTS in res.correct else None
+    for ax, lv in zip(axes[:, 0], levels):
+        for y, m in enumerate(rows[lv]):
+            iv = stats.accuracy_interval(res.sample(m, MEAN7))
+            colour = model_colour(m, names)
+            err = [[iv.estimate - iv.low], [iv.high - iv.estimate]] if iv.exists else None
+            ax.errorbar(iv.estimate, y, xerr=err, fmt="o", color=colour, ms=7, mec="black", mew=0.5, capsize=3)
+            ax.annotate(f"{iv.estimate:.3f}", xy=(iv.high if iv.exists else iv.estimate, y), xytext=(6, 0),
+                        textcoords="offset points", va="center", fontsize=8)  # fmt: skip
+        ax.set_yticks(range(len(rows[lv])), rows[lv])
+        ax.set_ylim(-0.6, len(rows[lv]) - 0.4)
+        if experts is not None:
+            ax.axvline(experts.estimate, color="grey", ls=":", lw=1)
+        ax.set_title(f"{lv:,} image-combination passes in training", fontsize=9, loc="left")
+    if experts is not None:
+        axes[0, 0].annotate("experts", xy=(experts.estimate, 1.0), xycoords=("data", "axes fraction"),
+                            xytext=(3, -10), textcoords="offset points", fontsize=8, color="grey")  # fmt: skip
+    axes[-1, 0].set_xlabel("test accuracy, mean of the 7 combinations (bars: 95% interval over seeds and test images)")
+    n = res.sample(names[0], "RGB").seeds
+    fig.suptitle(f"{title}\n(mean over {n} seed{'s' if n != 1 else ''})", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 # -- 01_flexconv_flow: the layer on one image -----------------------------------------------------
 
 
@@ -421,6 +466,7 @@ __all__ = [
     "model_colour",
     "plot_accuracy_vs_cost",
     "plot_beyond_rgb",
+    "plot_compute_accuracy",
     "plot_cost_accuracy",
     "plot_flexconv_flow",
     "plot_gap_to_experts",
