@@ -290,3 +290,33 @@ def test_five_channel_scores_and_their_paired_differences(res):
     iv = stats.paired_difference_interval(Sample.from_rows(beyond["L"]), Sample.from_rows(rgb))
     assert rows["L"]["minus_rgb"] == pytest.approx(iv.estimate) and rows["L"]["minus_rgb_interval"] == iv.as_list()
     assert rows["RGBLE"]["minus_rgb_interval"][0] > 0 and rows["L"]["minus_rgb_interval"][1] < 0
+
+
+def test_the_rate_choice_trains_the_first_seeds_experts_and_uses_the_best(make_split):
+    from types import SimpleNamespace
+
+    from hwlib.config import ChannelStudySettings
+    from hwlib.studies.channels import run_channel_study
+
+    splits = {"train": make_split(96, classes=4, seed=1), "val": make_split(24, classes=4, seed=2),
+              "test": make_split(24, classes=4, seed=3)}  # fmt: skip
+    data = SimpleNamespace(name="tiny", size=24, num_classes=4, eval_split="test", splits=splits)
+    settings = ChannelStudySettings(epochs=1, seeds=1, batch_size=16, lr=1e-3, lr_candidates=(1e-3, 3e-3))
+    lines: list[str] = []
+    res = run_channel_study(data, settings=settings, profile="t", seeds=[0], run_dir=None, train_per_class=None,
+                            variants=(), latency_repeats=0, log=lines.append)  # fmt: skip
+    rows = res.lr_choice_rows()
+    assert [r["lr"] for r in rows] == [1e-3, 3e-3]
+    assert all(sorted(r["val_best_by_combo"]) == sorted(COMBOS) for r in rows)
+    best = max(rows, key=lambda r: r["val_best_mean"])  # max: the first of equals, as the study's argmax
+    assert res.lr == best["lr"] and [r["chosen"] for r in rows] == [r is best for r in rows]
+    assert any(f"peak learning rate {res.lr:g}" in line for line in lines)
+    # the trials are kept apart: the experts of the study proper are one run per combination and seed
+    assert {n: len(v) for n, v in res.runs.items()} == {f"expert_{c}": 1 for c in COMBOS}
+    assert res.to_json()["lr_choice"] == rows
+    from hwlib.report import channels as report
+
+    table = report.lr_choice_table(res)
+    assert list(table.index) == ["0.001", "0.003"]
+    assert list(table["used"]) == ["yes" if r["chosen"] else "" for r in rows]
+    assert table.loc[f"{res.lr:g}", "mean of 7"] == f"{best['val_best_mean']:.3f}"

@@ -299,8 +299,11 @@ def _main_limit(res: ChannelStudyResult) -> str:
 
 
 def _recipe(res: ChannelStudyResult) -> str:
-    """The one recipe every model used, from the result."""
+    """The one recipe every model used, from the result (and how its rate was chosen, if it was)."""
     lr = f" {res.lr:g}" if res.lr is not None else ""
+    if res.lr_trials and res.lr is not None:
+        tried = ", ".join(f"{r['lr']:g}" for r in res.lr_choice_rows())
+        lr += f" (peak rate chosen among {tried} on the first seed's experts' mean best validation accuracy)"
     if res.lr_schedule == "constant":
         return f"Adam{lr}, constant learning rate (the original report's), no augmentation"
     return f"Adam{lr} with a {res.lr_schedule} learning-rate decay to 0 over each run, no augmentation"
@@ -337,6 +340,20 @@ def convergence_table(res: ChannelStudyResult) -> pd.DataFrame:
         for r in res.convergence_rows()
     }
     return pd.DataFrame(rows).T.rename_axis("model")
+
+
+def lr_choice_table(res: ChannelStudyResult) -> pd.DataFrame:
+    """The peak learning rates tried on the first seed's seven experts: each expert's best validation
+    accuracy, their mean (what decides) and which rate every run then used."""
+    rows = {
+        f"{r['lr']:g}": {
+            **{c: f"{v:.3f}" for c, v in r["val_best_by_combo"].items()},
+            "mean of 7": f"{r['val_best_mean']:.3f}",
+            "used": "yes" if r["chosen"] else "",
+        }
+        for r in res.lr_choice_rows()
+    }
+    return pd.DataFrame(rows).T.rename_axis(f"peak rate (experts, seed {res.info.seeds[0]}, validation)")
 
 
 def beyond_table(res: ChannelStudyResult) -> pd.DataFrame:
@@ -745,6 +762,7 @@ __all__ = [
     "accuracy_table",
     "beyond_table",
     "convergence_table",
+    "lr_choice_table",
     "cost_note",
     "cost_table",
     "diversity_table",

@@ -285,6 +285,7 @@ class ChannelStudyResult(StudyResult):
     lr_schedule: str = "constant"  # the learning-rate schedule every run used (ChannelStudySettings.schedule)
     lr: float | None = None  # every run's (peak) Adam learning rate
     longer: dict[str, RunResult] = field(default_factory=dict)  # model -> first seed's run at twice the epochs
+    lr_trials: dict[float, dict[str, RunResult]] = field(default_factory=dict)  # rate -> expert_<combo> -> run
     beyond: dict[str, dict[str, list[np.ndarray]]] = field(default_factory=dict)  # five-channel model -> BEYOND_COMBOS
     run_counts: dict[str, int] = field(default_factory=dict)  # "trained" / "resumed" / "loaded" -> runs
     models: dict[str, SmallCNN] = field(default_factory=dict, repr=False)  # first seed's
@@ -503,6 +504,23 @@ class ChannelStudyResult(StudyResult):
                 )
         return rows
 
+    def lr_choice_rows(self) -> list[dict]:
+        """The learning-rate choice (ChannelStudySettings.lr_candidates), one row per rate tried on the
+        first seed's seven experts: each expert's best validation accuracy, their mean (what decides),
+        and whether it is the rate every run used (the JSON's `lr_choice`)."""
+        rows = []
+        for lr, runs in self.lr_trials.items():
+            by_combo = {name.removeprefix("expert_"): history_best(r.history)["val_acc"] for name, r in runs.items()}
+            rows.append(
+                {
+                    "lr": lr,
+                    "val_best_by_combo": by_combo,
+                    "val_best_mean": float(np.mean(list(by_combo.values()))),
+                    "chosen": lr == self.lr,
+                }
+            )
+        return rows
+
     def convergence_rows(self) -> list[dict]:
         """The doubling checks, one row per model trained at twice the epochs (the JSON's `convergence`)."""
         rows = []
@@ -557,6 +575,7 @@ class ChannelStudyResult(StudyResult):
             "lr_schedule": self.lr_schedule,
             "lr": self.lr,
             "convergence": self.convergence_rows(),
+            "lr_choice": self.lr_choice_rows(),
             "beyond_rgb": self.beyond_rows(),
             "models": {
                 k: {
@@ -624,16 +643,24 @@ def run_channel_study(
         seed: int,
         *,
         longer: bool = False,
+        trial_lr: float | None = None,
         channels: int = 3,
         **view,
     ) -> tuple[SmallCNN, RunResult]:
         """One run; `longer`: at twice the epochs, for the doubling check only (kept in res.longer);
-        channels 5: on the images with the derived channels L and E appended."""
+        `trial_lr`: at that peak rate, for the rate choice only (kept in res.lr_trials); channels 5:
+        on the images with the derived channels L and E appended."""
+        if longer:
+            run_name, run_config = f"{name}-{2 * config.epochs}ep-seed{seed}", replace(config, epochs=2 * config.epochs)
+        elif trial_lr is not None:
+            run_name, run_config = f"{name}-lr{trial_lr:g}-seed{seed}", replace(config, lr=trial_lr)
+        else:
+            run_name, run_config = f"{name}-seed{seed}", config
         model, run = train_and_test(
-            f"{name}-{2 * config.epochs}ep-seed{seed}" if longer else f"{name}-seed{seed}",
+            run_name,
             build,
             data_with(channels),
-            config=replace(config, epochs=2 * config.epochs) if longer else config,
+            config=run_config,
             batch_size=settings.batch_size,
             seed=seed,
             run_dir=run_dir,
@@ -647,6 +674,8 @@ def run_channel_study(
         counts[run.source] += 1
         if longer:
             res.longer[name] = run
+        elif trial_lr is not None:
+            res.lr_trials.setdefault(trial_lr, {})[name] = run
         else:
             res.runs.setdefault(name, []).append(run)
             res.models.setdefault(name, model)
@@ -667,6 +696,17 @@ def run_channel_study(
             "channels": v.channels,
         }
 
+    # The rate choice: each candidate on the first seed's seven experts; the best mean validation wins
+    if settings.lr_candidates and experts and seeds:
+        for lr in settings.lr_candidates:
+            for combo in COMBOS:
+                train(f"expert_{combo}", expert_of(combo), seeds[0], trial_lr=lr, combo=combo)
+        means = [float(np.mean([history_best(r.history)["val_acc"] for r in res.lr_trials[lr].values()]))
+                 for lr in settings.lr_candidates]  # fmt: skip
+        res.lr = settings.lr_candidates[int(np.argmax(means))]  # argmax: the first of equals
+        config = replace(config, lr=res.lr)
+        log(f"peak learning rate {res.lr:g}: the experts' mean best validation accuracy "
+            + ", ".join(f"{m:.3f} at {lr:g}" for lr, m in zip(settings.lr_candidates, means)))  # fmt: skip
     for seed in seeds:
         for v in variants:
             model, _ = train(v.name, build_of(v), seed, **view_of(v))
