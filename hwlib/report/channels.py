@@ -321,6 +321,11 @@ def _convergence_rule(res: ChannelStudyResult) -> str:
                 else ""
             )
         )
+    if res.lr_schedule != "constant":
+        return (
+            "no model was trained at twice the epochs, and its learning rate decays, so its last epochs are the "
+            "best by construction"
+        )
     return "a best validation epoch in the last fifth of training, more than one standard error above the earlier best"
 
 
@@ -587,10 +592,10 @@ def findings_markdown(res: ChannelStudyResult) -> str:
             + (f"; below 0 on {', '.join(below)}" if below else "")
             + "."
             + (
-                f" The experts were not shown to have converged ({len(open_experts)} of {len(COMBOS)} still rising "
-                "when doubled), so this difference holds at this budget only and would shrink or turn with longer "
-                "training."
-                if (open_experts := [c for c in COMBOS if res.unconverged(f"expert_{c}")])
+                f" The experts were not shown to have converged ({len(open_experts)} of {len(COMBOS)}: "
+                f"{'; '.join(open_experts)}), so this difference holds at this budget only; longer training "
+                "could move it either way."
+                if (open_experts := [why for c in COMBOS if (why := res.unconverged(f"expert_{c}"))])
                 else ""
             )
         )
@@ -656,6 +661,12 @@ def findings_markdown(res: ChannelStudyResult) -> str:
                 if rising_single or rising_experts
                 else "Every model checked had converged."
             )
+        )
+    elif res.lr_schedule != "constant":
+        lines.append(
+            f"- Schedule: {_recipe(res)}; {last_fifth}. No model was trained at twice the epochs, and under a "
+            "decaying learning rate the last epochs are the best by construction, so convergence is not shown for "
+            "any model; their comparisons stay not shown."
         )
     else:
         flat = [m for m in late_single if not rising.get(m)]
