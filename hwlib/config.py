@@ -165,8 +165,16 @@ PUBLISHED_CHANNEL_MODELS: tuple[str, ...] = (  # notebook 01's models in the pub
 CHANNEL_LR_CANDIDATES: tuple[float, ...] = (1e-3, 3e-3)
 CHANNEL_CPU_LR = 3e-3
 
-# The doubling check of notebook 01 (each once more at twice the epochs, first seed): the goals' models
-CHANNEL_DOUBLING_MODELS: tuple[str, ...] = ("flex", "replicate", "replicate_wide", "flex_equal_steps", "experts")
+# The doubling check of notebook 01 (each once more at twice the epochs, first seed): every goal's models
+CHANNEL_DOUBLING_MODELS: tuple[str, ...] = (
+    "flex",
+    "replicate",
+    "replicate_wide",
+    "flex_equal_steps",
+    "experts",
+    "grey_mean",
+    "cnn3_zero_fill",
+)
 
 DENSE_MODELS: tuple[str, ...] = ("dense4", "resnet34", "resnet34_small", "plain4", "own4")  # Dense4 first
 DENSE_BASELINES: tuple[str, ...] = ("resnet34", "resnet34_small")  # the fair baseline's candidates

@@ -320,3 +320,23 @@ def test_the_rate_choice_trains_the_first_seeds_experts_and_uses_the_best(make_s
     assert list(table.index) == ["0.001", "0.003"]
     assert list(table["used"]) == ["yes" if r["chosen"] else "" for r in rows]
     assert table.loc[f"{res.lr:g}", "mean of 7"] == f"{best['val_best_mean']:.3f}"
+
+
+def test_residual_diversity_measures_the_generated_residual_alone():
+    import torch
+
+    from hwlib.flexconv import HybridFlexConv2d
+    from hwlib.studies.channels import residual_diversity
+
+    torch.manual_seed(0)
+    layer = HybridFlexConv2d(4, 3, known_channels=3)
+    x = torch.rand(8, 3, 16, 16)
+    at_init = residual_diversity(layer, x, [0, 1, 2])  # the residual's last layer starts at zero
+    assert at_init["residual_to_static"] == pytest.approx(0.0, abs=1e-12)
+    torch.nn.init.normal_(layer.feature2kernel[-1].weight, std=0.5)  # the MLP's zero-initialised last layer
+    d = residual_diversity(layer, x, [0, 1, 2])
+    assert d["residual_to_static"] > 0 and 0.0 < d["residual_between_images_share"] <= 1.0
+    same = residual_diversity(layer, x[:1].expand(8, -1, -1, -1), [0, 1, 2])  # one image eight times
+    assert same["residual_between_images_share"] == pytest.approx(0.0, abs=1e-9)
+    one = residual_diversity(layer, x[:1], [0, 1, 2])
+    assert same["residual_to_static"] == pytest.approx(one["residual_to_static"])

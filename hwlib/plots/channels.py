@@ -33,18 +33,28 @@ MEAN7 = "mean of 7"
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "p", "h", "<", ">", "d", "H", "8")
 
 
-def _palette(n: int) -> list:
-    """n distinct colours: the colorblind palette for up to 10, else n hues spread evenly (husl), so
-    no two models share a colour."""
+# Notebook 01's models in a fixed order: each keeps its colour and marker in every figure (the first ten
+# take the colorblind palette, the next ten its dark variant, any other name the pastel one)
+CHANNEL_MODEL_ORDER: tuple[str, ...] = (
+    "flex", "flex_equal_steps", "experts", "replicate", "replicate_wide", "template_mixing", "target_param",
+    "grey_mean", "cnn3_zero_fill", "flex_5ch", "flex_no_residual", "flex_no_context", "flex_no_stats",
+    "flex_no_redistribution", "expert_RGB", "expert_RG", "expert_GB", "expert_RB", "expert_R", "expert_G", "expert_B",
+)  # fmt: skip
+
+
+def channel_styles(names: list[str]) -> dict[str, tuple]:
+    """name -> (colour, marker), fixed per name by CHANNEL_MODEL_ORDER (names outside it follow, in
+    the order given), so a model looks the same in every figure of notebook 01."""
     import seaborn as sns
 
-    return list(sns.color_palette("colorblind"))[:n] if n <= 10 else list(sns.color_palette("husl", n))
+    palette = [*sns.color_palette("colorblind"), *sns.color_palette("dark"), *sns.color_palette("pastel")]
+    order = [*CHANNEL_MODEL_ORDER, *(n for n in names if n not in CHANNEL_MODEL_ORDER)]
+    return {n: (palette[order.index(n) % len(palette)], MARKERS[order.index(n) % len(MARKERS)]) for n in names}
 
 
-def _styles(names: list[str]) -> dict[str, tuple]:
-    """name -> (colour, marker), distinct for every name, in the order given."""
-    colours = _palette(len(names))
-    return {n: (colours[i], MARKERS[i % len(MARKERS)]) for i, n in enumerate(names)}
+def channel_colours(names: list[str]) -> dict[str, tuple]:
+    """name -> its fixed colour (:func:`channel_styles`), e.g. for plot_history_bands(colours=...)."""
+    return {n: c for n, (c, _) in channel_styles(names).items()}
 
 
 # -- 01_combos: the gap to the experts -----------------------------------------------------------
@@ -63,7 +73,7 @@ def plot_gap_to_experts(
 
     models = models or [m for m in ("flex", EQUAL_STEPS, *strongest_baselines(res, 2)) if m in res.correct]
     combos = [*COMBOS, MEAN7]
-    styles = _styles(models)
+    styles = channel_styles(models)
     fig, ax = plt.subplots(figsize=(10.5, 4.6))
     width = 0.7 / max(len(models), 1)
     lows = [0.0, 100 * bar]
@@ -203,11 +213,11 @@ def plot_cost_accuracy(
     if models is not None:
         cost = {m: cost[m] for m in models if m in cost}
     names = list(cost)
-    styles = _styles(names)
+    styles = channel_styles(names)
     fig, ax = plt.subplots(figsize=(10, 5.6))
     xy, ends = {}, []
-    # models within 5% of each other's cost are drawn side by side (x spread by 6% a step) so every
-    # interval can be read; their numbers are in the tables
+    # models within 5% of each other's cost are drawn side by side (x spread by 2% a step, in their
+    # cost order) so every interval can be read; their numbers are in the tables
     order = sorted(names, key=lambda m: cost[m])
     groups: list[list[str]] = []
     for m in order:
@@ -215,7 +225,7 @@ def plot_cost_accuracy(
             groups[-1].append(m)
         else:
             groups.append([m])
-    step = 1.06 if x == "params" else 1.012  # equal training counts: a narrow strip, the true count at its centre
+    step = 1.02 if x == "params" else 1.012  # equal training counts: a narrow strip, the true count at its centre
     spread = {m: step ** (i - (len(g) - 1) / 2) for g in groups for i, m in enumerate(g)}
     for m in names:
         iv = stats.accuracy_interval(res.sample(m, MEAN7))
@@ -239,7 +249,7 @@ def plot_cost_accuracy(
 
         ax.xaxis.set_major_locator(FixedLocator(sorted({cost[g[0]] for g in groups})))
     else:
-        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     ax.set_xlim(min(xs) / 1.3, max(xs) * 2.0)  # room on the right for the labels
@@ -279,7 +289,7 @@ def plot_compute_accuracy(res: ChannelStudyResult, *, title: str, models: list[s
     for ax, lv in zip(axes[:, 0], levels):
         for y, m in enumerate(rows[lv]):
             iv = stats.accuracy_interval(res.sample(m, MEAN7))
-            colour = model_colour(m, names)
+            colour, _ = channel_styles(names)[m]
             err = [[iv.estimate - iv.low], [iv.high - iv.estimate]] if iv.exists else None
             ax.errorbar(iv.estimate, y, xerr=err, fmt="o", color=colour, ms=7, mec="black", mew=0.5, capsize=3)
             ax.annotate(f"{iv.estimate:.3f}", xy=(iv.high if iv.exists else iv.estimate, y), xytext=(6, 0),
@@ -342,13 +352,14 @@ def plot_flexconv_flow(
     outputs: int = 3,
     cosine_over_images: float | None = None,
     images_in_table: int = 64,
+    title: str = "",
 ) -> plt.Figure:
     """A FlexConv layer on one image (1, C, H, W): per input channel (a row) its map, its features,
     (the pooled grid,) its kernels for the first `outputs` output maps - for a hybrid layer the static
     kernel, the residual generated from this image, and their sum - on one diverging colour scale
     with a colour bar; then the output maps. The title gives the cosine similarity of the channels'
     kernels on this image (the kernel-diversity measure) and, if given, the table's value over
-    `images_in_table` test images."""
+    `images_in_table` test images; `title` (e.g. data, split, seed) heads it."""
     tr = flow_trace(layer, image, channel_ids)
     t = {k: (v.detach().float().cpu() if isinstance(v, torch.Tensor) else v) for k, v in tr.items()}
     x, feats, pooled, kern = t["input"], t["features"], t["pooled"], t["kernels"]
@@ -373,6 +384,7 @@ def plot_flexconv_flow(
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-vmax, vmax=vmax)
     cmap_k = plt.get_cmap("RdBu_r").with_extremes(bad="0.35")  # the gaps between kernels, unlike a zero weight
     last = None
+    names = ", ".join(channel_names[i] if i < len(channel_names) else f"ch {i}" for i in range(c))
     for i in range(c):
         name = channel_names[i] if i < len(channel_names) else f"ch {i}"
         for j, (head, get, cmap) in enumerate(maps):
@@ -390,7 +402,7 @@ def plot_flexconv_flow(
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
-                ax.set_title(f"{head}\n(outputs 0-{outputs - 1}, 3x3 each)", fontsize=9)
+                ax.set_title(f"{head}\n(outputs 0-{outputs - 1}, {k.shape[-2]}x{k.shape[-1]} each)", fontsize=9)
     if last is None:  # no row drawn, so no kernel image for the colour bar
         raise ValueError(f"the image has no channels (shape {tuple(image.shape)})")
     cax = fig.add_subplot(left[c, len(maps) :])
@@ -402,9 +414,8 @@ def plot_flexconv_flow(
         ax.imshow(np.asarray(t["output"][o]), cmap="gray")
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"output map {o}" + (" (all channels)" if o == 0 else ""), fontsize=9)
-    names = ", ".join(channel_names[i] if i < len(channel_names) else f"ch {i}" for i in range(c))
-    lines = [
+        ax.set_title(f"output map {o} (sum over {names})", fontsize=9)
+    lines = [*([title] if title else []),
         f"FlexConv ({getattr(layer, 'mode', '')}) on one test image. Cosine similarity of the kernels used for "
         f"{names}: {t['cosine']:.2f} on this image"
         + (f" ({cosine_over_images:.2f} over the first {images_in_table} test images, as in the table)"
@@ -461,7 +472,10 @@ def plot_accuracy_vs_cost(points: dict[str, tuple[float, float]], *, xlabel: str
 
 
 __all__ = [
+    "CHANNEL_MODEL_ORDER",
     "MODEL_COLOURS",
+    "channel_colours",
+    "channel_styles",
     "flow_trace",
     "model_colour",
     "plot_accuracy_vs_cost",

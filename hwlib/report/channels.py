@@ -8,8 +8,8 @@
 * :func:`strongest_baselines` - which baselines the findings and the figures single out.
 
 Notation (:mod:`hwlib.stats`): "mean ± sd (n seeds)" is a spread over seeds; "[low, high]" a 95%
-interval covering seeds and test images, unpaired across models; differences are the first model
-minus the other, in points.
+interval covering seeds and test images, unpaired over seeds and paired over test images;
+differences are the first model minus the other, in points.
 """
 
 from __future__ import annotations
@@ -22,7 +22,15 @@ import pandas as pd
 from ..data.loader import COMBOS
 from ..original import ORIGINAL_FLEX
 from ..stats import Interval, Verdict, interval_text, mean_sd
-from ..studies.channels import EQUAL_STEPS, EXPERTS, JOINT_CONTROLS, MEAN7, SCHEDULES, ChannelStudyResult
+from ..studies.channels import (
+    DIVERSITY_IMAGES,
+    EQUAL_STEPS,
+    EXPERTS,
+    JOINT_CONTROLS,
+    MEAN7,
+    SCHEDULES,
+    ChannelStudyResult,
+)
 from .common import part_lines, setting_text, verdict_line
 
 MAIN = "flex"
@@ -454,7 +462,8 @@ def summary_markdown(res: ChannelStudyResult) -> str:
     if best:
         b = best[0]
         lines.append(
-            f"- strongest channel-adaptive baseline by the mean of seven: {b} (RGB {acc[b]['RGB']:.3f}, "
+            "- strongest channel-adaptive baseline on flex's joint schedule (chosen on validation, mean of seven): "
+            f"{b} (test: RGB {acc[b]['RGB']:.3f}, "
             f"mean of seven {res.mean_of_seven(b):.3f})"
         )
     return "\n".join(lines)
@@ -470,7 +479,7 @@ def _generated_synthesis(res: ChannelStudyResult, goals: dict[str, Verdict]) -> 
         else None
     )
     off = next((r for r in res.exploratory() if r["other"] == "flex_no_residual" and r["combo"] == MEAN7), None)
-    share = res.diversity.get(MAIN, {}).get("between_images_share")
+    share = res.diversity.get(MAIN, {}).get("residual_between_images_share")
     if wide is None or off is None or share is None:
         return []
     if wide.on_interval_alone == "met" or not (off["p_holm"] >= ALPHA) or share >= 0.25:
@@ -479,8 +488,8 @@ def _generated_synthesis(res: ChannelStudyResult, goals: dict[str, Verdict]) -> 
         "- Taken together, this run gives no evidence that generating kernels from the content earns its keep: "
         f"flex is not shown to beat replicate_wide (its static part with as many parameters, "
         f"{interval_text(wide.interval, points=True)}), switching the residual off is not shown to cost accuracy "
-        f"(Holm p {_p_text(off['p_holm'])}), and a share of only {share:.2f} of the kernels' variance is between "
-        "images."
+        f"(Holm p {_p_text(off['p_holm'])}), and a share of only {share:.2f} of the generated residual's variance "
+        "is between images (the rest is between channels)."
     ]
 
 
@@ -686,16 +695,19 @@ def findings_markdown(res: ChannelStudyResult) -> str:
         )
     lines += _beyond_lines(res)
     d = res.diversity
-    if MAIN in d:
-        share = d[MAIN]["between_images_share"]
+    if MAIN in d and "residual_between_images_share" in d[MAIN]:
+        share, size = d[MAIN]["residual_between_images_share"], d[MAIN]["residual_to_static"]
+        whole = d[MAIN]["between_images_share"]
         lines.append(
-            f"- The trained flex layer's kernels vary little from image to image: a share of {share:.2f} of their "
-            "variance is between images. The generated residual is not small (the flow figure gives its size "
-            "against the static kernels) but mostly the same for every image, so it acts much like a learned "
-            "offset to the static kernels."
-            if share < 0.25
-            else f"- A share of {share:.2f} of the trained flex layer's kernel variance is between images: its "
-            "kernels depend on the image as well as on the channel."
+            f"- The trained flex layer's generated residual (first {DIVERSITY_IMAGES} test images, seed "
+            f"{res.info.seeds[0]}) has {size:.2f} of the static kernels' RMS size; a share of {share:.2f} of its "
+            "variance is between images, the rest between channels"
+            + (
+                ", so it acts mostly as a learned per-channel offset to the static kernels"
+                if share < 0.25
+                else ", so it depends on the image as well as on the channel"
+            )
+            + f" (of the whole kernel's variance, static part included, {whole:.2f} is between images)."
         )
     if d:
         lines.append(
@@ -734,13 +746,16 @@ def limitations_markdown(res: ChannelStudyResult, *, data) -> str:
         "what this study measures is how the models compare at this budget.",
         (
             f"- Seeds: {n}; each interval covers seed noise and the sampling of the {_test_images(res):,} test images, "
-            "unpaired across models; a difference whose interval includes 0 is not shown."
+            "a difference between models unpaired over seeds (Welch) and paired over the shared test images; a "
+            "difference whose interval includes 0 is not shown."
             if n >= 2
             else "- Seeds: 1, so there is no interval and no verdict: the goals stay not shown."
         ),
         "- The exploratory comparisons were chosen after the goals; their p-values are Holm-adjusted over all of them, "
         "and one that stays above 0.05 says nothing either way.",
-        f"- Machine: {i.device}; {len(runs)} training runs (their wall times are in the results JSON but were "
+        f"- Machine: {i.device}; {len(runs)} training runs"
+        + (f" and {sum(map(len, res.lr_trials.values()))} for the rate choice" if res.lr_trials else "")
+        + " (their wall times are in the results JSON but were "
         "measured while other work shared the machine, so they are not speed figures). " + cost_note(res),
         f"- One recipe ({_recipe(res)}) for every model; a recipe tuned per model could change the ranking.",
         *(

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import torch
 from torch import nn
 
 from .. import stats
@@ -33,7 +34,7 @@ from ..data.derived import DERIVED_LETTERS, with_derived_channels
 from ..data.loader import ALL, COMBOS, RANDOM
 from ..data.prepare import LoadedData
 from ..device import device_name, pick_device
-from ..flexconv import FlexConvBase, FlexMode, kernel_diversity
+from ..flexconv import FlexConvBase, FlexMode, HybridFlexConv2d, kernel_diversity, resolve_channel_ids
 from ..models import SmallCNN, adaptive_cnn, cnn3, flex_cnn
 from ..run_cache import CHANNEL_SOURCES
 from ..stats import Sample, Verdict
@@ -230,6 +231,7 @@ VARIANT_BY_NAME: dict[str, Variant] = {v.name: v for v in VARIANTS}
 EXPERTS = "experts"  # result key: seven 3-layer CNNs, one per combination, each trained and tested on it
 EXPERTS_WHAT = "seven 3-layer CNNs, each trained and tested on its own combination"
 DIVERSITY_MODELS = ("flex_original", "flex_pooled", "flex")
+DIVERSITY_IMAGES = 64  # the first test images the kernel-diversity diagnostics use
 GOAL_BARS = {  # model - other, in accuracy
     "experts": -0.01,
     "experts_equal_steps": -0.01,
@@ -748,11 +750,33 @@ def run_channel_study(
     if experts_costs:  # all seven stored; one runs per image (the RGB one is the largest and slowest)
         rgb = res.costs["expert_RGB"]
         res.costs[EXPERTS] = Cost(sum(c.params for c in experts_costs), rgb.macs, rgb.latency_ms, rgb.others_busy)
-    images = test.images[:64].float().div(255).to(device)  # (64, 3, H, W)
+    images = test.images[:DIVERSITY_IMAGES].float().div(255).to(device)  # (B, 3, H, W)
     for name in DIVERSITY_MODELS:
         if name in res.models:
             first = res.models[name].first_layer
             if not isinstance(first, FlexConvBase):
                 raise TypeError(f"{name}: kernel diversity needs a FlexConv first layer, not {type(first).__name__}")
             res.diversity[name] = kernel_diversity(first, images, [0, 1, 2])
+            if isinstance(first, HybridFlexConv2d) and first.residual:
+                res.diversity[name] |= residual_diversity(first, images, [0, 1, 2])
     return res
+
+
+@torch.no_grad()
+def residual_diversity(layer: HybridFlexConv2d, images: torch.Tensor, channel_ids) -> dict[str, float]:
+    """The generated residual r = w - W_i of a hybrid layer on its own (kernel_diversity measures the
+    whole kernel, whose static part W_i differs by channel and so dominates its variance).
+    images: (B, C, H, W). Returns:
+        residual_between_images_share: share of the residual's variance that is variation across
+            images for the same channel (1: it depends only on the image; 0: only on the channel);
+        residual_to_static: the residual's RMS over the static kernels' RMS (its size)."""
+    layer.eval()
+    b, c = images.shape[:2]
+    rows = resolve_channel_ids(channel_ids, c, images.device, type(layer).__name__).clamp(max=layer.known_channels)
+    static = layer.static_kernels(rows).transpose(0, 1).unsqueeze(0)  # (1, out, C, k, k)
+    r = (layer.generate_kernels(images, channel_ids) - static).permute(0, 2, 1, 3, 4).reshape(b, c, -1).double()
+    total = ((r - r.mean((0, 1))) ** 2).mean().clamp_min(1e-30)  # r: (B, C, out*k*k)
+    return {
+        "residual_between_images_share": float(((r - r.mean(0)) ** 2).mean() / total),
+        "residual_to_static": float(r.pow(2).mean().sqrt() / static.double().pow(2).mean().sqrt()),
+    }
