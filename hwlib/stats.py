@@ -10,8 +10,8 @@ correctness, divided by N). :func:`accuracy_interval` adds the two and takes a S
 with Welch-Satterthwaite degrees of freedom. With one seed the seed term cannot be estimated, so
 there is no interval (nan) and no verdict.
 
-Comparisons across models are unpaired over seeds (seed 0 of one architecture shares nothing with
-seed 0 of another: Welch) and paired over test images (both models are scored on the same images):
+Comparisons across models are unpaired over seeds (seed 0 of two architectures may share training
+images and batch order but no weights: Welch, the cautious choice) and paired over test images (both models are scored on the same images):
 :func:`difference_interval` and :func:`ratio_interval` (delta method). A paired interval over seeds
 (:func:`paired_seed_interval`) is only for runs whose seeds really are shared, e.g. one architecture
 trained for two budgets from the same initialisation and data order.

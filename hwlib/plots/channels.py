@@ -138,6 +138,8 @@ def plot_beyond_rgb(res: ChannelStudyResult, *, model: str = "flex_5ch", title: 
         ax.axvline(max(i for i, r in enumerate(rows) if r["channels"] > k) + 0.5, color="grey", lw=0.6, ls=":")
     ax.set_xticks(x, [f"{r['combo']}\n({r['channels']} ch)" for r in rows])
     ax.set_xlim(-0.6, len(rows) + 0.9)
+    top, bottom = float((y + hi).max()), float((y - lo).min())
+    ax.set_ylim(bottom - 0.05 * (top - bottom or 1.0), top + 0.12 * (top - bottom or 1.0))  # room for the labels
     ax.set_xlabel("channels given (R, G, B; L luminance and E edge strength, both derived from R, G, B)")
     ax.set_ylabel("test accuracy (%)")
     n = res.beyond_sample(model, "RGB").seeds
