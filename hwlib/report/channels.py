@@ -240,7 +240,7 @@ def original_comparison(res: ChannelStudyResult) -> pd.DataFrame:
     setting = f"{res.info.dataset}, {res.info.image_size} px, {_seeds_text(n)}"
     rows = [
         ("FlexConv network (the original layer)", ORIGINAL_FLEX.flex_val_best, "flex_original"),
-        ("FlexConv network (hybrid layer)", None, "flex"),
+        ("FlexConv network (hybrid layer)", "not in the original", "flex"),
         ("3-layer CNN", ORIGINAL_FLEX.cnn3_val_best, "cnn3_zero_fill"),
     ]
     return pd.DataFrame(
