@@ -11,7 +11,8 @@ with Welch-Satterthwaite degrees of freedom. With one seed the seed term cannot 
 there is no interval (nan) and no verdict.
 
 Comparisons across models are unpaired over seeds (seed 0 of two architectures may share training
-images and batch order but no weights: Welch, the cautious choice) and paired over test images (both models are scored on the same images):
+images and batch order but no weights: Welch, the cautious choice) and paired over test images
+(both models are scored on the same images):
 :func:`difference_interval` and :func:`ratio_interval` (delta method). A paired interval over seeds
 (:func:`paired_seed_interval`) is only for runs whose seeds really are shared, e.g. one architecture
 trained for two budgets from the same initialisation and data order.
