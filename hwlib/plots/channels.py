@@ -288,10 +288,11 @@ def plot_compute_accuracy(res: ChannelStudyResult, *, title: str, models: list[s
         gridspec_kw={"height_ratios": [len(rows[lv]) + 0.6 for lv in levels]}, squeeze=False,
     )  # fmt: skip
     experts = stats.accuracy_interval(res.sample(EXPERTS, MEAN7)) if EXPERTS in res.correct else None
+    styles = channel_styles(names)
     for ax, lv in zip(axes[:, 0], levels):
         for y, m in enumerate(rows[lv]):
             iv = stats.accuracy_interval(res.sample(m, MEAN7))
-            colour, _ = channel_styles(names)[m]
+            colour, _ = styles[m]
             err = [[iv.estimate - iv.low], [iv.high - iv.estimate]] if iv.exists else None
             ax.errorbar(iv.estimate, y, xerr=err, fmt="o", color=colour, ms=7, mec="black", mew=0.5, capsize=3)
             ax.annotate(f"{iv.estimate:.3f}", xy=(iv.high if iv.exists else iv.estimate, y), xytext=(6, 0),

@@ -673,9 +673,8 @@ def findings_markdown(res: ChannelStudyResult) -> str:
         )
     elif res.lr_schedule != "constant":
         lines.append(
-            f"- Schedule: {_recipe(res)}; {last_fifth}. No model was trained at twice the epochs, and under a "
-            "decaying learning rate the last epochs are the best by construction, so convergence is not shown for "
-            "any model; their comparisons stay not shown."
+            f"- Schedule: {_recipe(res)}; {last_fifth}. Convergence is not shown for any model "
+            f"({_convergence_rule(res)}); their comparisons stay not shown."
         )
     else:
         flat = [m for m in late_single if not rising.get(m)]
