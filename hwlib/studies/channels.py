@@ -291,6 +291,18 @@ class ChannelStudyResult(StudyResult):
     beyond: dict[str, dict[str, list[np.ndarray]]] = field(default_factory=dict)  # five-channel model -> BEYOND_COMBOS
     run_counts: dict[str, int] = field(default_factory=dict)  # "trained" / "resumed" / "loaded" -> runs
     models: dict[str, SmallCNN] = field(default_factory=dict, repr=False)  # first seed's
+    # goal 1's budget curve: epochs -> its models (ChannelStudySettings.budget_models) trained that long
+    at_budget: dict[int, ChannelStudyResult] = field(default_factory=dict)
+
+    def empty_like(self) -> ChannelStudyResult:
+        """A result with this one's run info, data and recipe and no runs (one budget of at_budget)."""
+        return ChannelStudyResult(
+            self.info,
+            train_per_class=self.train_per_class,
+            val_images=self.val_images,
+            lr_schedule=self.lr_schedule,
+            lr=self.lr,
+        )
 
     @property
     def split(self) -> str:
@@ -639,48 +651,62 @@ def run_channel_study(
             by_channels[channels] = with_derived_channels(data)
         return by_channels[channels]
 
+    done: dict[str, tuple[SmallCNN, RunResult]] = {}  # run name -> its model and result (each run once)
+
     def train(
         name: str,
         build: Callable[[], SmallCNN],
         seed: int,
         *,
+        epochs: int | None = None,
+        into: ChannelStudyResult | None = None,
         longer: bool = False,
         trial_lr: float | None = None,
         channels: int = 3,
         **view,
     ) -> tuple[SmallCNN, RunResult]:
-        """One run; `longer`: at twice the epochs, for the doubling check only (kept in res.longer);
+        """One run at `epochs` (None: the study's), kept in `into` (None: the study's result);
+        `longer`: at twice those epochs, for the doubling check only (kept in into.longer);
         `trial_lr`: at that peak rate, for the rate choice only (kept in res.lr_trials); channels 5:
-        on the images with the derived channels L and E appended."""
-        if longer:
-            run_name, run_config = f"{name}-{2 * config.epochs}ep-seed{seed}", replace(config, epochs=2 * config.epochs)
-        elif trial_lr is not None:
+        on the images with the derived channels L and E appended. A run of the same name trained
+        earlier in the call (the base budget's doubling run is the next budget's first seed) is reused."""
+        target = res if into is None else into
+        base = config.epochs if epochs is None else epochs
+        run_epochs = 2 * base if longer else base
+        if trial_lr is not None:
             run_name, run_config = f"{name}-lr{trial_lr:g}-seed{seed}", replace(config, lr=trial_lr)
+        elif run_epochs != config.epochs:
+            run_name, run_config = f"{name}-{run_epochs}ep-seed{seed}", replace(config, epochs=run_epochs)
         else:
             run_name, run_config = f"{name}-seed{seed}", config
-        model, run = train_and_test(
-            run_name,
-            build,
-            data_with(channels),
-            config=run_config,
-            batch_size=settings.batch_size,
-            seed=seed,
-            run_dir=run_dir,
-            train_per_class=train_per_class,
-            sources=CHANNEL_SOURCES,
-            log=log,
-            **view,
-        )
-        if not isinstance(model, SmallCNN):  # train_and_test returns the model `build` made
-            raise TypeError(f"{name}: build made a {type(model).__name__}, not a SmallCNN")
-        counts[run.source] += 1
+        if run_name in done:
+            model, run = done[run_name]
+        else:
+            made, run = train_and_test(
+                run_name,
+                build,
+                data_with(channels),
+                config=run_config,
+                batch_size=settings.batch_size,
+                seed=seed,
+                run_dir=run_dir,
+                train_per_class=train_per_class,
+                sources=CHANNEL_SOURCES,
+                log=log,
+                **view,
+            )
+            if not isinstance(made, SmallCNN):  # train_and_test returns the model `build` made
+                raise TypeError(f"{name}: build made a {type(made).__name__}, not a SmallCNN")
+            model = made
+            counts[run.source] += 1
+            done[run_name] = model, run
         if longer:
-            res.longer[name] = run
+            target.longer[name] = run
         elif trial_lr is not None:
             res.lr_trials.setdefault(trial_lr, {})[name] = run
         else:
-            res.runs.setdefault(name, []).append(run)
-            res.models.setdefault(name, model)
+            target.runs.setdefault(name, []).append(run)
+            target.models.setdefault(name, model)
         return model, run
 
     def build_of(v: Variant) -> Callable[[], SmallCNN]:
@@ -709,35 +735,64 @@ def run_channel_study(
         config = replace(config, lr=res.lr)
         log(f"peak learning rate {res.lr:g}: the experts' mean best validation accuracy "
             + ", ".join(f"{m:.3f} at {lr:g}" for lr, m in zip(settings.lr_candidates, means)))  # fmt: skip
+    planned = {v.name: v for v in variants}
+
+    def score(v: Variant, model: SmallCNN, into: ChannelStudyResult) -> None:
+        """`model` (of variant v) on the seven combinations of the scored split, into into.correct."""
+        scored = data_with(v.channels).splits[data.eval_split]
+        right = correct_by_combo(model, scored, zero_fill=v.zero_fill, with_channels=v.with_channels, device=device)
+        for combo, c in right.items():
+            into.correct.setdefault(v.name, {}).setdefault(combo, []).append(c)
+        into.what[v.name] = v.what
+        into.schedule[v.name] = v.schedule
+
+    def train_experts(seed: int, into: ChannelStudyResult, epochs: int | None = None) -> None:
+        into.schedule[EXPERTS] = "own"
+        into.what[EXPERTS] = EXPERTS_WHAT
+        for combo in COMBOS:
+            _, run = train(f"expert_{combo}", expert_of(combo), seed, epochs=epochs, into=into, combo=combo)
+            into.correct.setdefault(EXPERTS, {}).setdefault(combo, []).append(run.correct)
+
+    def double(names: tuple[str, ...], into: ChannelStudyResult, epochs: int | None = None) -> None:
+        """The doubling check of `names`: the first seed once more at twice `epochs` (its own schedule)."""
+        for name in names if seeds else ():
+            if name == EXPERTS:
+                for combo in COMBOS if experts else ():
+                    train(f"expert_{combo}", expert_of(combo), seeds[0], epochs=epochs, into=into, longer=True,
+                          combo=combo)  # fmt: skip
+            elif name in planned:
+                v = planned[name]
+                train(name, build_of(v), seeds[0], epochs=epochs, into=into, longer=True, **view_of(v))
+
     for seed in seeds:
         for v in variants:
             model, _ = train(v.name, build_of(v), seed, **view_of(v))
-            scored = data_with(v.channels).splits[data.eval_split]
-            right = correct_by_combo(model, scored, zero_fill=v.zero_fill, with_channels=v.with_channels, device=device)
-            for combo, c in right.items():
-                res.correct.setdefault(v.name, {}).setdefault(combo, []).append(c)
+            score(v, model, res)
             if v.channels > 3:
+                scored = data_with(v.channels).splits[data.eval_split]
                 more = correct_by_combo(
                     model, scored, zero_fill=False, combos=BEYOND_COMBOS, with_channels=True, device=device
                 )
                 for combo, c in more.items():
                     res.beyond.setdefault(v.name, {}).setdefault(combo, []).append(c)
-            res.what[v.name] = v.what
-            res.schedule[v.name] = v.schedule
         if experts:
-            res.schedule[EXPERTS] = "own"
-            res.what[EXPERTS] = EXPERTS_WHAT
-            for combo in COMBOS:
-                _, run = train(f"expert_{combo}", expert_of(combo), seed, combo=combo)
-                res.correct.setdefault(EXPERTS, {}).setdefault(combo, []).append(run.correct)
-    # The doubling check: the first seed once more at twice the epochs (its own schedule), after every seed
-    planned = {v.name: v for v in variants}
-    for name in settings.longer_models if seeds else ():
-        if name == EXPERTS:
-            for combo in COMBOS if experts else ():
-                train(f"expert_{combo}", expert_of(combo), seeds[0], longer=True, combo=combo)
-        elif name in planned:
-            train(name, build_of(planned[name]), seeds[0], longer=True, **view_of(planned[name]))
+            train_experts(seed, res)
+    double(settings.longer_models, res)
+    # Goal 1's budget curve: its models at each larger budget on every seed (model by model, the cheap
+    # experts first), then doubled there on the first seed
+    for budget in sorted(b for b in settings.budgets if b > 1):
+        epochs = budget * config.epochs
+        sub = res.at_budget[epochs] = res.empty_like()
+        names = tuple(m for m in settings.budget_models if m in planned or (m == EXPERTS and experts))
+        for name in names:
+            for seed in seeds:
+                if name == EXPERTS:
+                    train_experts(seed, sub, epochs)
+                else:
+                    model, _ = train(name, build_of(planned[name]), seed, epochs=epochs, into=sub,
+                                     **view_of(planned[name]))  # fmt: skip
+                    score(planned[name], model, sub)
+        double(tuple(m for m in names if m in settings.longer_models), sub, epochs)
     res.run_counts = counts
     log(
         f"{sum(counts.values())} training runs: {counts['trained']} trained, {counts['resumed']} resumed, "
