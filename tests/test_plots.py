@@ -280,3 +280,20 @@ def test_budget_curve_draws_accuracy_against_measured_training_time_when_given()
     timed = fig.axes[1]
     assert "training time" in timed.get_xlabel() and len(timed.lines) == 2
     assert list(timed.lines[0].get_xdata()) == [2.0, 4.0]  # minutes
+
+
+def test_goal_one_budget_curve_adds_flex_and_the_experts_at_the_longer_budget(channel_res):
+    from .test_studies_channels import _budget_result
+
+    cur = _budget_result(channel_res, sub_converged=True)
+    sub = cur.at_budget[20]
+    gap = plots.plot_gap_to_experts(cur, models=["flex", "replicate"], title="t")
+    ax = gap.axes[0]
+    assert _texts(ax.get_legend().get_texts()) == ["flex", "flex, 20 epochs (vs the experts at 20)", "replicate"]
+    rg = sub.diff("flex", "experts", "RG")
+    assert ax.containers[1].lines[0].get_ydata()[1] == pytest.approx(100 * rg.estimate)
+    fig = plots.plot_compute_accuracy(cur, title="t", models=["flex", "experts"])
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+    assert sorted(labels) == ["experts", "experts, 20 epochs", "flex", "flex, 20 epochs"]
+    seen, seen20 = cur.training_images_seen(), sub.training_images_seen()
+    assert len(fig.axes) == len({seen["flex"], seen20["flex"]})  # flex and the experts share a panel per budget

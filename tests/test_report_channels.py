@@ -211,7 +211,8 @@ def test_doubling_and_five_channel_findings_print_only_result_numbers(doubled):
     for t in (text, report.summary_markdown(doubled), report.goal_lines(doubled)):
         assert not _unexplained(t, doubled), _unexplained(t, doubled)
     conv = report.convergence_table(doubled)
-    assert list(conv.index) == ["flex", "expert_RGB"] and list(conv["converged (moved <= seed sd)"]) == ["yes", "no"]
+    assert list(conv.index.get_level_values("model")) == ["flex", "expert_RGB"]
+    assert list(conv["converged (moved <= seed sd)"]) == ["yes", "no"]
     paired = [c for c in conv.columns if "alone" in c]
     assert len(paired) == 1 and conv[paired[0]].str.strip().str.startswith("+").all()
     beyond = report.beyond_table(doubled)

@@ -340,3 +340,91 @@ def test_residual_diversity_measures_the_generated_residual_alone():
     assert same["residual_between_images_share"] == pytest.approx(0.0, abs=1e-9)
     one = residual_diversity(layer, x[:1], [0, 1, 2])
     assert same["residual_to_static"] == pytest.approx(one["residual_to_static"])
+
+
+def _budget_result(res, *, sub_converged: bool):
+    """res at 10 epochs, whose experts were doubled and still improving, plus a 20-epoch budget with
+    flex and the experts on every seed (flex 10 points behind the experts on RG there), doubled to 40
+    epochs: converged or not as asked."""
+    import dataclasses
+
+    rising = {f"expert_{c}": [_val_run(f"expert_{c}", v) for v in (0.40, 0.41, 0.39)] for c in COMBOS}
+    base = dataclasses.replace(
+        res,
+        runs={**res.runs, **rising, "flex": [_val_run("flex", v) for v in (0.40, 0.41, 0.39)]},
+        longer={**{m: _val_run(m, 0.50, epochs=20) for m in rising}, "flex": _val_run("flex", 0.40, epochs=20)},
+        lr_schedule="cosine",
+        epochs=10,
+        at_budget={},
+    )
+    sub = base.empty_like(epochs=20)
+    rng = np.random.default_rng(3)
+    for s in range(len(SEEDS)):
+        for c in COMBOS:
+            flex = res.correct["flex"][c][s]
+            sub.correct.setdefault("flex", {}).setdefault(c, []).append(flex)
+            expert = _flip(flex, rng, right=0.3) if c == "RG" else flex.copy()
+            sub.correct.setdefault(EXPERTS, {}).setdefault(c, []).append(expert)
+    sub.schedule = {"flex": "joint", EXPERTS: "own"}
+    sub.runs = {m: [_val_run(m, v, epochs=20) for v in (0.50, 0.52, 0.48)] for m in ("flex", *rising)}
+    moved = 0.50 if sub_converged else 0.60  # against the seeds' mean 0.50, sd 0.02
+    sub.longer = {m: _val_run(m, moved, epochs=40) for m in sub.runs}
+    base.at_budget = {20: sub}
+    return base
+
+
+def test_goal_one_is_judged_at_the_first_budget_where_flex_and_the_experts_converged(res):
+    from hwlib.report import channels as report
+
+    cur = _budget_result(res, sub_converged=True)
+    sub = cur.at_budget[20]
+    assert [b.epochs for b in cur.budgets()] == [10, 20] and cur.goal_budget() is sub
+    goal = cur.goal_map()["experts"]
+    assert goal.outcome == "missed" and goal.settled_by.goal == "RG" and "20 epochs" in goal.goal
+    assert goal.settled_by.estimate == pytest.approx(sub.diff("flex", EXPERTS, "RG").estimate)
+    assert cur.goal_map()["experts_equal_steps"].parts[0].estimate == pytest.approx(
+        res.diff(EQUAL_STEPS, EXPERTS, "RGB").estimate
+    )  # the equal-steps row stays at the base budget
+    rows = cur.to_json()["budget_curve"]
+    assert [r["epochs"] for r in rows] == [10, 20] and [r["goal_judged_here"] for r in rows] == [False, True]
+    assert rows[1]["accuracy_by_seed"]["flex"]["RG"] == pytest.approx(sub.accuracy_by_seed["flex"]["RG"])
+    assert rows[1]["training_images_seen"]["flex"] == rows[1]["training_images_seen"][EXPERTS]  # equal compute
+    assert rows[1]["flex_minus_experts"]["RG"]["interval"] == sub.diff("flex", EXPERTS, "RG").as_list()
+    table = report.budget_table(cur)
+    assert list(table.index) == [10, 20] and list(table["goal 1 judged here"]) == ["", "yes"]
+    assert table.loc[20, "worst combination"].startswith("RG")
+    conv = report.convergence_table(cur)
+    assert ("expert_RG", 20) in conv.index and conv.loc[("expert_RG", 20), "doubled to (epochs)"] == 40
+
+
+def test_goal_one_without_a_converged_budget_is_judged_at_the_last_and_not_shown(res):
+    cur = _budget_result(res, sub_converged=False)
+    assert cur.goal_budget() is cur.at_budget[20]
+    goal = cur.goal_map()["experts"]
+    assert goal.outcome == "not shown" and any("expert_" in p.reason for p in goal.parts)
+    assert cur.to_json()["budget_curve"][1]["unconverged"]
+
+
+def test_the_budget_curve_trains_its_models_on_every_seed_and_each_run_once(make_split):
+    from types import SimpleNamespace
+
+    from hwlib.config import ChannelStudySettings
+    from hwlib.studies.channels import VARIANT_BY_NAME, run_channel_study
+
+    splits = {"train": make_split(96, classes=4, seed=1), "val": make_split(24, classes=4, seed=2),
+              "test": make_split(24, classes=4, seed=3)}  # fmt: skip
+    data = SimpleNamespace(name="tiny", size=24, num_classes=4, eval_split="test", splits=splits)
+    settings = ChannelStudySettings(epochs=1, seeds=2, batch_size=32, lr=1e-3, longer_models=("flex", "experts"),
+                                    budgets=(1, 2), budget_models=("experts", "flex"))  # fmt: skip
+    lines: list[str] = []
+    res = run_channel_study(data, settings=settings, profile="t", seeds=[0, 1], run_dir=None, train_per_class=None,
+                            variants=(VARIANT_BY_NAME["flex"],), latency_repeats=0, log=lines.append)  # fmt: skip
+    sub = res.at_budget[2]
+    assert sub.epochs == 2 and {len(r.history) for rs in sub.runs.values() for r in rs} == {2}
+    assert {n: len(v) for n, v in sub.runs.items()} == dict.fromkeys(("flex", *(f"expert_{c}" for c in COMBOS)), 2)
+    assert {len(r.history) for r in sub.longer.values()} == {4} and set(sub.longer) == set(sub.runs)
+    assert len(sub.correct["flex"]["RG"]) == 2 and len(sub.correct[EXPERTS]["RG"]) == 2
+    # the base budget's doubling run (2 epochs, seed 0) is the budget's first seed: trained once
+    assert res.longer["flex"] is sub.runs["flex"][0]
+    trained = 8 * 2 + 8 * 2 + 8  # base (flex + 7 experts) x 2 seeds, budget 2 x 2 seeds less seed 0 reused + 8
+    assert res.run_counts["trained"] == trained

@@ -67,25 +67,32 @@ def plot_gap_to_experts(
     channel-adaptive baselines of flex's schedule) minus the per-combination experts', on every
     combination and on the mean of seven: a dot per estimate with its 95% interval [low, high]
     (none with one seed), a line at 0 (as good as the experts) and one at `bar` (goal 1: within 1
-    point)."""
+    point). Where goal 1 is judged at a longer budget (ChannelStudyResult.goal_budget), flex there
+    minus the experts there is drawn beside it (open markers)."""
     from ..report.channels import strongest_baselines
     from ..studies.channels import EQUAL_STEPS, EXPERTS
 
     models = models or [m for m in ("flex", EQUAL_STEPS, *strongest_baselines(res, 2)) if m in res.correct]
+    series = [(m, m, res) for m in models]  # (label, model, the result holding it)
+    g = res.goal_budget()
+    if g is not res and "flex" in models:  # goal 1 judged at a longer budget: flex there against the experts there
+        series.insert(1, (f"flex, {g.epochs} epochs (vs the experts at {g.epochs})", "flex", g))
     combos = [*COMBOS, MEAN7]
     styles = channel_styles(models)
     fig, ax = plt.subplots(figsize=(10.5, 4.6))
-    width = 0.7 / max(len(models), 1)
+    width = 0.7 / max(len(series), 1)
     lows = [0.0, 100 * bar]
-    for j, m in enumerate(models):
-        ivs = [res.diff(m, EXPERTS, c) for c in combos]
-        x = np.arange(len(combos)) + (j - (len(models) - 1) / 2) * width
+    for j, (label, m, r) in enumerate(series):
+        ivs = [r.diff(m, EXPERTS, c) for c in combos]
+        x = np.arange(len(combos)) + (j - (len(series) - 1) / 2) * width
         y = np.array([100 * iv.estimate for iv in ivs])
         lo = np.array([100 * (iv.estimate - iv.low) if iv.exists else 0.0 for iv in ivs])
         hi = np.array([100 * (iv.high - iv.estimate) if iv.exists else 0.0 for iv in ivs])
         colour, marker = styles[m]
-        ax.errorbar(x, y, yerr=[lo, hi], fmt=marker, color=colour, ms=7 if j == 0 else 5.5, capsize=3,
-                    lw=1.6 if j == 0 else 1.1, mec="black", mew=0.5, label=m, zorder=4 if j == 0 else 3)  # fmt: skip
+        main = r is not res or j == 0
+        ax.errorbar(x, y, yerr=[lo, hi], fmt=marker, color=colour, ms=7 if main else 5.5, capsize=3,
+                    lw=1.6 if main else 1.1, mec="black", mew=0.5, label=label, zorder=4 if main else 3,
+                    mfc="white" if r is not res else colour)  # fmt: skip
         lows += list(y - lo) + list(y + hi)
     ax.axhline(0, color="black", lw=1)
     ax.axhline(100 * bar, color="firebrick", lw=1, ls="--")
@@ -271,42 +278,50 @@ def plot_cost_accuracy(
 def plot_compute_accuracy(res: ChannelStudyResult, *, title: str, models: list[str] | None = None) -> plt.Figure:
     """Mean accuracy over the seven combinations (95% interval over seeds and test images) of each
     model, one panel per training compute (image-combination passes: a joint batch of B images counts
-    7B, the experts' summed over the seven), models sorted by accuracy within a panel; a dotted line
-    marks the experts' accuracy in every panel. With a few distinct compute levels a panel per level
-    reads better than a log axis on which the models of one level pile up.
-    models: which to draw (default: every model trained)."""
+    7B, the experts' summed over the seven), models sorted by accuracy within a panel; goal 1's budget
+    curve (flex and the experts at more epochs, ChannelStudyResult.at_budget) adds its own rows, named
+    with their epochs; a dotted line marks the experts' accuracy at the base budget in every panel.
+    With a few distinct compute levels a panel per level reads better than a log axis on which the
+    models of one level pile up. models: which to draw (default: every model trained)."""
     from ..studies.channels import EXPERTS
 
-    seen = res.training_images_seen()
-    names = [m for m in (models if models is not None else list(res.correct)) if m in seen and m in res.correct]
-    if not names:
+    entries: list[tuple[str, str, int, stats.Sample]] = []  # (label, model, passes, sample)
+    for b in res.budgets():
+        seen = b.training_images_seen()
+        for m in models if models is not None else list(b.correct):
+            if m in seen and m in b.correct:
+                label = m if b is res else f"{m}, {b.epochs} epochs"
+                entries.append((label, m, seen[m], b.sample(m, MEAN7)))
+    if not entries:
         raise ValueError("no model with a training count to draw")
-    levels = sorted({seen[m] for m in names})
-    rows = {lv: sorted((m for m in names if seen[m] == lv), key=lambda m: res.mean_of_seven(m)) for lv in levels}
+    levels = sorted({e[2] for e in entries})
+    acc = {e[0]: stats.accuracy_interval(e[3]) for e in entries}
+    rows = {lv: sorted((e for e in entries if e[2] == lv), key=lambda e: acc[e[0]].estimate) for lv in levels}
     fig, axes = plt.subplots(
-        len(levels), 1, figsize=(9, 1.2 + 0.42 * len(names) + 0.5 * len(levels)), sharex=True,
+        len(levels), 1, figsize=(9, 1.2 + 0.42 * len(entries) + 0.5 * len(levels)), sharex=True,
         gridspec_kw={"height_ratios": [len(rows[lv]) + 0.6 for lv in levels]}, squeeze=False,
     )  # fmt: skip
     experts = stats.accuracy_interval(res.sample(EXPERTS, MEAN7)) if EXPERTS in res.correct else None
-    styles = channel_styles(names)
+    styles = channel_styles(list(dict.fromkeys(e[1] for e in entries)))
     for ax, lv in zip(axes[:, 0], levels):
-        for y, m in enumerate(rows[lv]):
-            iv = stats.accuracy_interval(res.sample(m, MEAN7))
-            colour, _ = styles[m]
+        for y, (label, m, _, _) in enumerate(rows[lv]):
+            iv = acc[label]
+            colour, marker = styles[m]
             err = [[iv.estimate - iv.low], [iv.high - iv.estimate]] if iv.exists else None
-            ax.errorbar(iv.estimate, y, xerr=err, fmt="o", color=colour, ms=7, mec="black", mew=0.5, capsize=3)
+            ax.errorbar(iv.estimate, y, xerr=err, fmt=marker, color=colour, ms=7, mec="black", mew=0.5, capsize=3)
             ax.annotate(f"{iv.estimate:.3f}", xy=(iv.high if iv.exists else iv.estimate, y), xytext=(6, 0),
                         textcoords="offset points", va="center", fontsize=8)  # fmt: skip
-        ax.set_yticks(range(len(rows[lv])), rows[lv])
+        ax.set_yticks(range(len(rows[lv])), [e[0] for e in rows[lv]])
         ax.set_ylim(-0.6, len(rows[lv]) - 0.4)
         if experts is not None:
             ax.axvline(experts.estimate, color="grey", ls=":", lw=1)
         ax.set_title(f"{lv:,} image-combination passes in training", fontsize=9, loc="left")
     if experts is not None:
-        axes[0, 0].annotate("experts", xy=(experts.estimate, 1.0), xycoords=("data", "axes fraction"),
+        at = f" ({res.epochs} epochs)" if res.at_budget else ""
+        axes[0, 0].annotate(f"experts{at}", xy=(experts.estimate, 1.0), xycoords=("data", "axes fraction"),
                             xytext=(3, -10), textcoords="offset points", fontsize=8, color="grey")  # fmt: skip
     axes[-1, 0].set_xlabel("test accuracy, mean of the 7 combinations (bars: 95% interval over seeds and test images)")
-    n = res.sample(names[0], "RGB").seeds
+    n = entries[0][3].seeds
     fig.suptitle(f"{title}\n(mean over {n} seed{'s' if n != 1 else ''})", fontsize=10)
     fig.tight_layout()
     return fig

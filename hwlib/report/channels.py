@@ -37,7 +37,8 @@ MAIN = "flex"
 QUIET = 0.1  # latency is reported only when other processes used less than this share of the CPU
 ALPHA = 0.05  # an exploratory difference is shown when its Holm-adjusted p is below this
 GOAL_AGAINST = {  # goal key (ChannelStudyResult.goal_map) -> what it is measured against
-    "experts": "the seven per-combination experts, at their total training compute",
+    "experts": "the seven per-combination experts, at their total training compute, at the first budget at which "
+    "flex and every expert have converged (the budget curve)",
     "experts_equal_steps": "the same experts, with flex trained at one expert's compute (`flex_equal_steps`)",
     "generated": "flex's own static part (`replicate`, as built and with fc1 widened to flex's parameter count), "
     "same schedule",
@@ -338,21 +339,53 @@ def _convergence_rule(res: ChannelStudyResult) -> str:
 
 
 def convergence_table(res: ChannelStudyResult) -> pd.DataFrame:
-    """The doubling check per model trained twice as long (first seed): best validation accuracy at
-    the study's epochs (mean ± sd over seeds) and at twice them, the move (from the seeds' mean, which
-    the rule uses, and from the same seed's own run, paired) and whether it is within the seed sd."""
+    """The doubling check per model trained twice as long (first seed), at every budget: best
+    validation accuracy at the budget's epochs (mean ± sd over seeds) and at twice them, the move
+    (from the seeds' mean, which the rule uses, and from the same seed's own run, paired) and whether
+    it is within the seed sd."""
+    seed = res.info.seeds[0]
     rows = {
-        r["model"]: {
-            "epochs": r["epochs"],
+        (r["model"], r["epochs"]): {
             "best validation accuracy": mean_sd(r["val_best_by_seed"]),
-            f"at {r['longer_epochs']} epochs (seed {res.info.seeds[0]})": f"{r['longer_val_best']:.3f}",
+            "doubled to (epochs)": r["longer_epochs"],
+            f"best validation doubled (seed {seed})": f"{r['longer_val_best']:.3f}",
             "moved (points)": _points(r["moved"]),
-            f"moved on seed {res.info.seeds[0]} alone (points)": _points(r["moved_same_seed"]),
+            f"moved on seed {seed} alone (points)": _points(r["moved_same_seed"]),
             "converged (moved <= seed sd)": {True: "yes", False: "no", None: "no sd (one seed)"}[r["converged"]],
         }
-        for r in res.convergence_rows()
+        for b in res.budgets()
+        for r in b.convergence_rows()
     }
-    return pd.DataFrame(rows).T.rename_axis("model")
+    df = pd.DataFrame(rows).T
+    if len(df):
+        df.index = df.index.set_names(["model", "epochs"])
+    return df
+
+
+def budget_table(res: ChannelStudyResult) -> pd.DataFrame:
+    """Goal 1's budget curve, one row per budget (epochs) with flex and the experts: their mean
+    accuracy over the seven combinations (mean ± sd over seeds), flex minus the experts on the mean
+    of seven and on its worst combination (95% intervals), the training passes, which of them are
+    not shown to have converged there (the doubling check at that budget) and where goal 1 is judged."""
+    chosen = res.goal_budget()
+    rows = {}
+    for r in res.budgets():
+        if MAIN not in r.correct or EXPERTS not in r.correct:
+            continue
+        seen = r.training_images_seen()
+        worst = min(COMBOS, key=lambda c: r.diff(MAIN, EXPERTS, c).estimate)
+        models = (MAIN, *(f"expert_{c}" for c in COMBOS))
+        open_ = [m for m in models if r.unconverged(m)]
+        rows[r.epochs] = {
+            f"flex, {MEAN7}": mean_sd(_mean7_by_seed(r, MAIN)),
+            f"experts, {MEAN7}": mean_sd(_mean7_by_seed(r, EXPERTS)),
+            f"flex - experts, {MEAN7}": interval_text(r.diff(MAIN, EXPERTS, MEAN7), points=True),
+            "worst combination": f"{worst}: {interval_text(r.diff(MAIN, EXPERTS, worst), points=True)}",
+            "image-combination passes (flex = experts)": seen.get(MAIN),
+            "convergence not shown for": ", ".join(open_) if open_ else "none (all doubled and converged)",
+            "goal 1 judged here": "yes" if r is chosen else "",
+        }
+    return pd.DataFrame(rows).T.rename_axis("epochs")
 
 
 def lr_choice_table(res: ChannelStudyResult) -> pd.DataFrame:
@@ -439,6 +472,11 @@ def summary_markdown(res: ChannelStudyResult) -> str:
             f"image-combination passes, the seven experts together {seen[EXPERTS]:,}), the other single models "
             "one combination per batch"
         )
+    more = [b.epochs for b in res.budgets()[1:] if MAIN in b.correct and EXPERTS in b.correct]
+    if more:
+        budget += (
+            f"; flex and the experts also for {', '.join(map(str, more))} epochs on every seed (goal 1's budget curve)"
+        )
     lines = [
         f"**Summary** ({setting_text(res.info)})",
         "",
@@ -450,13 +488,20 @@ def summary_markdown(res: ChannelStudyResult) -> str:
         "",
     ]
     acc = res.accuracy
+    at = f" at {res.epochs} epochs" if res.at_budget and res.epochs is not None else ""
     lines.append(
-        f"- flex, one model for every combination: RGB {acc[MAIN]['RGB']:.3f}, mean of seven "
+        f"- flex, one model for every combination{at}: RGB {acc[MAIN]['RGB']:.3f}, mean of seven "
         f"{res.mean_of_seven(MAIN):.3f}"
     )
     if EXPERTS in acc:
         lines.append(
-            f"- the seven experts: RGB {acc[EXPERTS]['RGB']:.3f}, mean of seven {res.mean_of_seven(EXPERTS):.3f}"
+            f"- the seven experts{at}: RGB {acc[EXPERTS]['RGB']:.3f}, mean of seven {res.mean_of_seven(EXPERTS):.3f}"
+        )
+    g = res.goal_budget()
+    if g is not res and MAIN in g.correct and EXPERTS in g.correct:
+        lines.append(
+            f"- at {g.epochs} epochs, where goal 1 is judged: flex mean of seven {g.mean_of_seven(MAIN):.3f}, the "
+            f"experts {g.mean_of_seven(EXPERTS):.3f}"
         )
     best = strongest_baselines(res, 1)
     if best:
@@ -567,18 +612,20 @@ def findings_markdown(res: ChannelStudyResult) -> str:
             + "."
         )
     goals = _goals(res)
+    g = res.goal_budget()  # where goal 1 is judged
+    at = f" at {g.epochs} epochs" if res.at_budget else ""
     if "experts" in goals:
         parts = goals["experts"].parts
         lead = [p for p in parts if p.estimate < 0]
         if lead:
             widest = min(lead, key=lambda p: p.estimate)
             lines.append(
-                f"- The experts' mean is above flex's on {len(lead)} of {len(parts)} combinations "
+                f"- The experts' mean is above flex's{at} on {len(lead)} of {len(parts)} combinations "
                 f"({', '.join(p.goal for p in lead)}); the widest gap is on {widest.goal}, "
                 f"{_points(widest.estimate)} points."
             )
         else:
-            lines.append(f"- flex's mean is at or above the experts' on all {len(parts)} combinations.")
+            lines.append(f"- flex's mean{at} is at or above the experts' on all {len(parts)} combinations.")
     for key in ("experts", "experts_equal_steps"):
         if key in goals:
             by: dict[str, list[str]] = {}
@@ -590,12 +637,12 @@ def findings_markdown(res: ChannelStudyResult) -> str:
                 + "; ".join(f"{outcome} on {', '.join(combos)}" for outcome, combos in sorted(by.items()))
                 + "."
             )
-    if EXPERTS in res.correct and MAIN in res.correct:
-        iv = res.diff(MAIN, EXPERTS, MEAN7)
-        above = [c for c in COMBOS if res.diff(MAIN, EXPERTS, c).low > 0]
-        below = [c for c in COMBOS if res.diff(MAIN, EXPERTS, c).high < 0]
+    if EXPERTS in g.correct and MAIN in g.correct:
+        iv = g.diff(MAIN, EXPERTS, MEAN7)
+        above = [c for c in COMBOS if g.diff(MAIN, EXPERTS, c).low > 0]
+        below = [c for c in COMBOS if g.diff(MAIN, EXPERTS, c).high < 0]
         lines.append(
-            f"- At the experts' total compute, flex minus the experts on the mean of seven: "
+            f"- At the experts' total compute{at}, flex minus the experts on the mean of seven: "
             f"{interval_text(iv, points=True)}"
             + (f"; its interval lies above 0 on {', '.join(above)}" if above else "")
             + (f"; below 0 on {', '.join(below)}" if below else "")
@@ -604,10 +651,11 @@ def findings_markdown(res: ChannelStudyResult) -> str:
                 f" The experts were not shown to have converged ({len(open_experts)} of {len(COMBOS)}: "
                 f"{'; '.join(open_experts)}), so this difference holds at this budget only; longer training "
                 "could move it either way."
-                if (open_experts := [why for c in COMBOS if (why := res.unconverged(f"expert_{c}"))])
+                if (open_experts := [why for c in COMBOS if (why := g.unconverged(f"expert_{c}"))])
                 else ""
             )
         )
+    lines += _budget_lines(res)
     if "generated" in goals:
         for p in goals["generated"].parts:
             lines.append(
@@ -649,13 +697,7 @@ def findings_markdown(res: ChannelStudyResult) -> str:
     )
     if res.longer:
         checks = res.convergence_rows()
-        moved = [
-            f"{r['model']} {100 * r['moved']:+.1f} (sd {100 * r['seed_sd']:.1f}: "
-            + ("converged" if r["converged"] else "still improving" if r["converged"] is False else "no sd")
-            + ")"
-            for r in checks
-            if r["seed_sd"] is not None
-        ]
+        moved = [_moved(r) for r in checks if r["seed_sd"] is not None]
         epochs = checks[0]["epochs"] if checks else _epochs(res)
         lines.append(
             f"- Schedule: {_recipe(res)}; {last_fifth}. The doubling check (the first seed trained again for "
@@ -692,6 +734,15 @@ def findings_markdown(res: ChannelStudyResult) -> str:
             )
             + "."
         )
+    for b in res.budgets()[1:]:
+        checks = b.convergence_rows()
+        if checks:
+            lines.append(
+                f"- At {b.epochs} epochs (goal 1's budget curve: flex and the experts on every seed) the doubling "
+                f"check to {checks[0]['longer_epochs']} epochs (seed {res.info.seeds[0]}, points): "
+                + "; ".join(_moved(r) for r in checks if r["seed_sd"] is not None)
+                + "."
+            )
     lines += _beyond_lines(res)
     d = res.diversity
     if MAIN in d and "residual_between_images_share" in d[MAIN]:
@@ -723,6 +774,34 @@ def findings_markdown(res: ChannelStudyResult) -> str:
     return "\n".join(lines)
 
 
+def _moved(row: dict) -> str:
+    """One doubling check (a row of ChannelStudyResult.convergence_rows), in points."""
+    state = "converged" if row["converged"] else "still improving" if row["converged"] is False else "no sd"
+    return f"{row['model']} {100 * row['moved']:+.1f} (sd {100 * row['seed_sd']:.1f}: {state})"
+
+
+def _budget_lines(res: ChannelStudyResult) -> list[str]:
+    """Goal 1's budget curve in one line: flex minus the experts on the mean of seven at each budget,
+    and where goal 1 is judged (and why there)."""
+    rows = [r for r in res.budgets() if MAIN in r.correct and EXPERTS in r.correct]
+    if len(rows) < 2:
+        return []
+    g = res.goal_budget()
+    models = (MAIN, *(f"expert_{c}" for c in COMBOS))
+    where = (
+        f"goal 1 is judged at {g.epochs} epochs, the first budget at which flex and every expert have converged"
+        if not g.still_improving(*models)
+        else f"flex and every expert converged at none of them, so goal 1 is judged at the last, {g.epochs} epochs, "
+        "and stays not shown"
+    )
+    return [
+        "- Budget curve (flex and the experts at equal compute, each budget its own cosine schedule): flex minus the "
+        "experts on the mean of seven "
+        + "; ".join(f"at {r.epochs} epochs {interval_text(r.diff(MAIN, EXPERTS, MEAN7), points=True)}" for r in rows)
+        + f"; {where}."
+    ]
+
+
 def limitations_markdown(res: ChannelStudyResult, *, data) -> str:
     """What the numbers can and cannot be compared with. `data`: the run's LoadedData or its DataFacts."""
     facts = data.facts() if hasattr(data, "facts") else data
@@ -732,7 +811,7 @@ def limitations_markdown(res: ChannelStudyResult, *, data) -> str:
     available = ", ".join(f"{k} {v:,}" for k, v in facts.available.items())
     tpc = res.train_per_class
     epochs = _epochs(res)
-    runs = [r for rs in res.runs.values() for r in rs] + list(res.longer.values())
+    runs = {r.name: r for b in res.budgets() for r in [*(x for rs in b.runs.values() for x in rs), *b.longer.values()]}
     lines = [
         "**Limitations**",
         "",
@@ -786,6 +865,7 @@ __all__ = [
     "QUIET",
     "accuracy_table",
     "beyond_table",
+    "budget_table",
     "convergence_table",
     "lr_choice_table",
     "cost_note",

@@ -286,6 +286,7 @@ class ChannelStudyResult(StudyResult):
     val_images: int | None = None  # validation images (the standard error in still_rising)
     lr_schedule: str = "constant"  # the learning-rate schedule every run used (ChannelStudySettings.schedule)
     lr: float | None = None  # every run's (peak) Adam learning rate
+    epochs: int | None = None  # every run's epochs (ChannelStudySettings.epochs; at_budget: that budget's)
     longer: dict[str, RunResult] = field(default_factory=dict)  # model -> first seed's run at twice the epochs
     lr_trials: dict[float, dict[str, RunResult]] = field(default_factory=dict)  # rate -> expert_<combo> -> run
     beyond: dict[str, dict[str, list[np.ndarray]]] = field(default_factory=dict)  # five-channel model -> BEYOND_COMBOS
@@ -294,15 +295,31 @@ class ChannelStudyResult(StudyResult):
     # goal 1's budget curve: epochs -> its models (ChannelStudySettings.budget_models) trained that long
     at_budget: dict[int, ChannelStudyResult] = field(default_factory=dict)
 
-    def empty_like(self) -> ChannelStudyResult:
-        """A result with this one's run info, data and recipe and no runs (one budget of at_budget)."""
+    def empty_like(self, *, epochs: int) -> ChannelStudyResult:
+        """A result with this one's run info, data and recipe, at `epochs`, and no runs (one budget of
+        at_budget)."""
         return ChannelStudyResult(
             self.info,
             train_per_class=self.train_per_class,
             val_images=self.val_images,
             lr_schedule=self.lr_schedule,
             lr=self.lr,
+            epochs=epochs,
         )
+
+    def budgets(self) -> list[ChannelStudyResult]:
+        """This result (the base budget) and each of at_budget, by epochs."""
+        return [self, *(self.at_budget[e] for e in sorted(self.at_budget))]
+
+    def goal_budget(self) -> ChannelStudyResult:
+        """Where goal 1 (flex against the experts at their total compute) is judged: the first of
+        :meth:`budgets` that has both and at which both converged (flex and every expert,
+        :meth:`unconverged`), else the last that has both (its verdict then reads not shown)."""
+        both = [r for r in self.budgets() if MAIN.name in r.correct and EXPERTS in r.correct]
+        if not both:
+            return self
+        models = (MAIN.name, *(f"expert_{c}" for c in COMBOS))
+        return next((r for r in both if not r.still_improving(*models)), both[-1])
 
     @property
     def split(self) -> str:
@@ -387,17 +404,19 @@ class ChannelStudyResult(StudyResult):
         greyscale and the zero-filled CNN, both at one expert's compute)."""
         out: dict[str, Verdict] = {}
         for key, model in (("experts", MAIN.name), ("experts_equal_steps", EQUAL_STEPS)):
-            if EXPERTS in self.correct and model in self.correct:
+            r = self.goal_budget() if key == "experts" else self  # goal 1 at its budget curve's choice
+            if EXPERTS in r.correct and model in r.correct:
                 bar = GOAL_BARS[key]
                 parts = [
-                    stats.verdict(c, self.diff(model, EXPERTS, c), bar=bar, direction=">=",
-                                  reason=self.still_improving(model, f"expert_{c}"))
+                    stats.verdict(c, r.diff(model, EXPERTS, c), bar=bar, direction=">=",
+                                  reason=r.still_improving(model, f"expert_{c}"))
                     for c in COMBOS
                 ]  # fmt: skip
                 compute = "the seven experts' total" if key == "experts" else "one expert's"
+                at = f", {r.epochs} epochs" if r.epochs is not None and self.at_budget else ""
                 out[key] = stats.verdict_over_parts(
-                    f"{model} ({compute} training compute) within 1 point of the per-combination expert on every "
-                    "one of the seven combinations",
+                    f"{model} ({compute} training compute{at}) within 1 point of the per-combination expert on "
+                    "every one of the seven combinations",
                     parts,
                     bar=bar,
                     direction=">=",
@@ -559,6 +578,35 @@ class ChannelStudyResult(StudyResult):
             )
         return rows
 
+    def budget_rows(self) -> list[dict]:
+        """Goal 1's budget curve (the JSON's `budget_curve`), one row per budget with flex and the
+        experts: epochs, accuracy by seed, image-combination passes, flex minus the experts (per
+        combination and on the mean of seven, with intervals), the doubling checks at that budget and
+        whether goal 1 is judged there."""
+        chosen = self.goal_budget()
+        rows = []
+        for r in self.budgets():
+            if MAIN.name not in r.correct or EXPERTS not in r.correct:
+                continue
+            seen = r.training_images_seen()
+            by = {m: r.accuracy_by_seed[m] for m in (MAIN.name, EXPERTS)}
+            rows.append(
+                {
+                    "epochs": r.epochs,
+                    "accuracy_by_seed": by,
+                    "mean_of_7": {m: r.mean_of_seven(m) for m in by},
+                    "training_images_seen": {m: seen[m] for m in by if m in seen},
+                    "flex_minus_experts": {
+                        c: {"estimate": (iv := r.diff(MAIN.name, EXPERTS, c)).estimate, "interval": iv.as_list()}
+                        for c in (*COMBOS, MEAN7)
+                    },
+                    "convergence": r.convergence_rows(),
+                    "unconverged": [why for m in r.runs if (why := r.unconverged(m))],
+                    "goal_judged_here": r is chosen,
+                }
+            )
+        return rows
+
     def val_bests(self, model: str) -> list[float]:
         """Best validation accuracy of each seed's run of `model` (mean of the seven combinations; an
         expert's on its own combination)."""
@@ -586,6 +634,7 @@ class ChannelStudyResult(StudyResult):
                 if m in self.correct and EXPERTS in self.correct
             },
             "training_images_seen": self.training_images_seen(),
+            "budget_curve": self.budget_rows(),
             "lr_schedule": self.lr_schedule,
             "lr": self.lr,
             "convergence": self.convergence_rows(),
@@ -638,6 +687,7 @@ def run_channel_study(
         val_images=len(data.splits["val"]),
         lr_schedule=settings.schedule,
         lr=settings.lr,
+        epochs=settings.epochs,
     )
     config = TrainConfig(epochs=settings.epochs, lr=settings.lr, schedule=settings.schedule)
     counts = {"trained": 0, "resumed": 0, "loaded": 0}
@@ -782,7 +832,7 @@ def run_channel_study(
     # experts first), then doubled there on the first seed
     for budget in sorted(b for b in settings.budgets if b > 1):
         epochs = budget * config.epochs
-        sub = res.at_budget[epochs] = res.empty_like()
+        sub = res.at_budget[epochs] = res.empty_like(epochs=epochs)
         names = tuple(m for m in settings.budget_models if m in planned or (m == EXPERTS and experts))
         for name in names:
             for seed in seeds:
