@@ -72,6 +72,15 @@ def _goal_lines(goals: list[dict], *, points: bool) -> list[str]:
     return [verdict_line(Verdict.from_dict(g), points=points) for g in goals]
 
 
+def _points_interval(diff: dict) -> str:
+    """{"estimate", "interval"} (accuracy) as '+1.2 [-0.3, +2.7] points'."""
+    from .stats import Interval, interval_text
+
+    low, high = diff["interval"]
+    iv = Interval(diff["estimate"], float("nan") if low is None else low, float("nan") if high is None else high)
+    return interval_text(iv, points=True)
+
+
 def _mean_sd(values: list[float]) -> str:
     from .stats import mean_sd
 
@@ -108,6 +117,20 @@ def results_markdown(results_dir: str | Path) -> str:
             params = d["models"].get(model, {}).get("params", 0)
             passes = f"{seen[model]:,}" if model in seen else ""
             lines.append(f"| {model} | " + " | ".join(cells) + f" | {mean7:.3f} | {params:,} | {passes} |")
+        curve = [b for b in d.get("budget_curve", []) if b.get("epochs") is not None]
+        if len(curve) > 1:  # goal 1's budget curve: flex and the experts at more epochs (the table: the base)
+            lines += [
+                "",
+                "Goal 1's budget curve (flex and the seven experts at equal compute; mean of seven, mean over seeds; "
+                "flex minus the experts with its 95% interval): "
+                + "; ".join(
+                    f"{b['epochs']} epochs: flex {b['mean_of_7']['flex']:.3f}, experts "
+                    f"{b['mean_of_7']['experts']:.3f}, {_points_interval(b['flex_minus_experts']['mean of 7'])}"
+                    + (" (goal 1 judged here)" if b["goal_judged_here"] else "")
+                    for b in curve
+                )
+                + ".",
+            ]
         lines += ["", *_goal_lines(d.get("goals", []), points=True)]
         lines.append(
             f"- Limits: {d['dataset']} at {d['image_size']} px, {per_class} training images per class drawn per seed, "

@@ -94,3 +94,17 @@ def test_the_benchmark_table_is_shown_only_when_measured_on_an_idle_machine():
     assert publish.bench_markdown(res).startswith("Not shown")
     assert publish.bench_markdown({**res, "others_busy": 0.4}).startswith("Not shown")
     assert "| 1.20x |" in publish.bench_markdown({**res, "others_busy": 0.02})
+
+
+def test_the_flexconv_section_gives_goal_ones_budget_curve_from_the_results(tmp_path):
+    from .test_studies_channels import _budget_result, channel_result
+
+    cur = _budget_result(channel_result(), sub_converged=True)
+    publish.write_json(tmp_path / "01_flexconv.json", cur.to_json())
+    text = publish.results_markdown(tmp_path)
+    sub = cur.at_budget[20]
+    line = next(x for x in text.splitlines() if x.startswith("Goal 1's budget curve"))
+    assert f"20 epochs: flex {sub.mean_of_seven('flex'):.3f}, experts {sub.mean_of_seven('experts'):.3f}" in line
+    assert line.count("(goal 1 judged here)") == 1 and line.index("10 epochs") < line.index("20 epochs")
+    low, high = (100 * x for x in sub.diff("flex", "experts", "mean of 7").as_list())
+    assert f"[{low:+.1f}, {high:+.1f}] points (goal 1 judged here)" in line

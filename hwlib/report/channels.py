@@ -846,6 +846,15 @@ def limitations_markdown(res: ChannelStudyResult, *, data) -> str:
             if MAIN in res.schedule
             else []
         ),
+        *(
+            [
+                f"- The budget curve ({', '.join(str(b.epochs) for b in res.budgets())} epochs) covers flex and the "
+                f"experts only, for goal 1; every other goal, table row and exploratory comparison is at {epochs} "
+                "epochs."
+            ]
+            if res.at_budget
+            else []
+        ),
         (
             "- Beyond three channels: the fourth and fifth channels (luminance L, edge strength E) are computed from "
             "R, G and B, so they test that one layer trains and predicts on 4 and 5 channels and on subsets of them, "
