@@ -297,3 +297,23 @@ def test_goal_one_budget_curve_adds_flex_and_the_experts_at_the_longer_budget(ch
     assert sorted(labels) == ["experts", "experts, 20 epochs", "flex", "flex, 20 epochs"]
     seen, seen20 = cur.training_images_seen(), sub.training_images_seen()
     assert len(fig.axes) == len({seen["flex"], seen20["flex"]})  # flex and the experts share a panel per budget
+
+
+def test_beyond_rgb_draws_each_subset_as_an_accuracy_with_its_interval(channel_res):
+    import dataclasses
+
+    rng = np.random.default_rng(5)
+    rgb = [rng.random(1000) < 0.45 for _ in range(3)]
+    beyond = {
+        "RGBLE": [x | (rng.random(1000) < 0.05) for x in rgb],
+        "RGB": rgb,
+        "L": [x & (rng.random(1000) < 0.8) for x in rgb],
+    }
+    five = dataclasses.replace(channel_res, beyond={"flex_5ch": beyond})
+    fig = plots.plot_beyond_rgb(five, title="t")
+    ax = fig.axes[0]
+    rows = {r["combo"]: r for r in five.beyond_rows()}
+    assert _texts(ax.get_xticklabels()) == ["RGBLE\n(5 ch)", "RGB\n(3 ch)", "L\n(1 ch)"]
+    ys = [c.lines[0].get_ydata()[0] for c in ax.containers]
+    assert ys == pytest.approx([rows[c]["accuracy"] for c in ("RGBLE", "RGB", "L")])  # accuracy, not percent
+    assert {f"{rows[c]['accuracy']:.3f}" for c in rows} <= {t.get_text() for t in ax.texts}

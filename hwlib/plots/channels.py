@@ -129,18 +129,18 @@ def plot_beyond_rgb(res: ChannelStudyResult, *, model: str = "flex_5ch", title: 
     rows.sort(key=lambda r: (-r["channels"], r["combo"] != "RGB"))
     fig, ax = plt.subplots(figsize=(8.5, 4.2))
     x = np.arange(len(rows))
-    y = np.array([100 * r["accuracy"] for r in rows])
-    lo = np.array([100 * (r["accuracy"] - r["interval"][0]) if r["interval"][0] is not None else 0.0 for r in rows])
-    hi = np.array([100 * (r["interval"][1] - r["accuracy"]) if r["interval"][1] is not None else 0.0 for r in rows])
+    y = np.array([r["accuracy"] for r in rows])
+    lo = np.array([(r["accuracy"] - r["interval"][0]) if r["interval"][0] is not None else 0.0 for r in rows])
+    hi = np.array([(r["interval"][1] - r["accuracy"]) if r["interval"][1] is not None else 0.0 for r in rows])
     derived = ["L" in r["combo"] or "E" in r["combo"] for r in rows]
     for xi, yi, l_, h_, d in zip(x, y, lo, hi, derived, strict=True):
         ax.errorbar(xi, yi, yerr=[[l_], [h_]], fmt="o" if d else "s", color="tab:purple" if d else "tab:blue",
                     ms=7, capsize=3, mec="black", mew=0.5, zorder=3)  # fmt: skip
-        ax.annotate(f"{yi:.1f}", (xi, yi + h_), xytext=(0, 6), textcoords="offset points", ha="center", fontsize=8)
+        ax.annotate(f"{yi:.3f}", (xi, yi + h_), xytext=(0, 6), textcoords="offset points", ha="center", fontsize=8)
     if EQUAL_STEPS in res.correct:
-        ref = 100 * res.sample(EQUAL_STEPS, "RGB").mean
+        ref = res.sample(EQUAL_STEPS, "RGB").mean
         ax.axhline(ref, color="grey", lw=1, ls="--")
-        ax.text(len(rows) - 0.5, ref, f" {EQUAL_STEPS}\n on RGB ({ref:.1f})", va="bottom", ha="left", fontsize=8)
+        ax.text(len(rows) - 0.5, ref, f" {EQUAL_STEPS}\n on RGB ({ref:.3f})", va="bottom", ha="left", fontsize=8)
     for k in sorted({r["channels"] for r in rows})[:-1]:  # a divider after each group of k + 1 channels
         ax.axvline(max(i for i, r in enumerate(rows) if r["channels"] > k) + 0.5, color="grey", lw=0.6, ls=":")
     ax.set_xticks(x, [f"{r['combo']}\n({r['channels']} ch)" for r in rows])
@@ -148,7 +148,7 @@ def plot_beyond_rgb(res: ChannelStudyResult, *, model: str = "flex_5ch", title: 
     top, bottom = float((y + hi).max()), float((y - lo).min())
     ax.set_ylim(bottom - 0.05 * (top - bottom or 1.0), top + 0.12 * (top - bottom or 1.0))  # room for the labels
     ax.set_xlabel("channels given (R, G, B; L luminance and E edge strength, both derived from R, G, B)")
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel("test accuracy")
     n = res.beyond_sample(model, "RGB").seeds
     note = "95% intervals over seeds and test images" if n > 1 else "one seed: no intervals"
     seeds = f"{n} seed{'s' if n != 1 else ''}"

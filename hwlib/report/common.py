@@ -29,7 +29,8 @@ def verdict_line(v: Verdict, *, points: bool) -> str:
     """One Markdown bullet: outcome in bold, the goal, the number that decides it and why."""
     head = f"- **{v.outcome}**: {v.goal}"
     if v.reason:
-        return f"{head}: {value_text(v.interval, points=points)}; not shown because {v.reason}"
+        bar = bar_text(v.bar, points=points, direction=v.direction)
+        return f"{head}: {value_text(v.interval, points=points)} ({bar}); not shown because {v.reason}"
     if v.parts:
         s = v.settled_by
         if v.outcome == "not shown":
