@@ -99,6 +99,7 @@ def test_exploratory_table_is_labelled_and_uses_holm_p(res):
     t = report.exploratory_table(res)
     assert "exploratory" in t.index.name.lower() and "holm" in t.index.name.lower()
     assert list(t.index) == ["flex - template_mixing", "flex_equal_steps - flex_no_stats"]
+    assert [c.split(":")[0] for c in t.columns] == ["RGB", "RGB", "mean of 7", "mean of 7", "schedule"]
     rows = {(r["other"], r["combo"]): r for r in res.exploratory()}
     p = rows[("template_mixing", "RGB")]["p_holm"]
     assert t.loc["flex - template_mixing", "RGB: p (Holm)"] == f"{p:.3f}"

@@ -151,6 +151,8 @@ def exploratory_table(res: ChannelStudyResult) -> pd.DataFrame:
         row[f"{r['combo']}: p (Holm)"] = _p_text(r["p_holm"])
         row["schedule"] = res.schedule.get(r["other"], "")
     df = pd.DataFrame(rows).T
+    if len(df):  # each combination's difference and p side by side, the schedule last
+        df = df[[*(c for c in df.columns if c != "schedule"), "schedule"]]
     df = df.rename_axis(f"exploratory, Holm over {len(explo)} comparisons")
     df.attrs["title"] = f"Exploratory: each model against the main model of its schedule (Holm over {len(explo)})"
     return df
