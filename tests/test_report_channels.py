@@ -9,6 +9,7 @@ import pytest
 from hwlib.data import COMBOS
 from hwlib.data.prepare import DataFacts
 from hwlib.report import channels as report
+from hwlib.stats import interval_text
 
 from .test_studies_channels import channel_result
 
@@ -220,3 +221,29 @@ def test_doubling_and_five_channel_findings_print_only_result_numbers(doubled):
     assert list(beyond.index.get_level_values(1)) == ["RGB", "RGBLE", "LE", "L", "E"]
     rgb_goal = next(p for p in doubled.goal_map()["experts"].parts if p.goal == "RGB")
     assert rgb_goal.outcome == "not shown" and "expert_RGB" in rgb_goal.reason
+
+
+def test_goal_one_budget_curve_prose_prints_only_result_numbers(res):
+    from .test_studies_channels import _budget_result
+
+    cur = _budget_result(res, sub_converged=True)
+    sub = cur.at_budget[20]
+    summary, findings = report.summary_markdown(cur), report.findings_markdown(cur)
+    limits = report.limitations_markdown(cur, data=FACTS)
+    for t in (summary, findings, report.goal_lines(cur)):
+        assert not _unexplained(t, cur), _unexplained(t, cur)
+    curve = next(line for line in findings.splitlines() if line.startswith("- Budget curve"))
+    for r in (cur, sub):
+        assert interval_text(r.diff("flex", "experts", "mean of 7"), points=True) in curve
+    assert "judged at 20 epochs" in curve
+    assert f"flex mean of seven {sub.mean_of_seven('flex'):.3f}" in summary
+    assert any(line.startswith("- At 20 epochs") and "expert_RG" in line for line in findings.splitlines())
+    assert "10, 20 epochs" in limits
+
+
+def test_without_a_converged_budget_the_curve_says_goal_one_stays_not_shown(res):
+    from .test_studies_channels import _budget_result
+
+    findings = report.findings_markdown(_budget_result(res, sub_converged=False))
+    curve = next(line for line in findings.splitlines() if line.startswith("- Budget curve"))
+    assert "converged at none of them" in curve and "not shown" in curve

@@ -37,8 +37,7 @@ MAIN = "flex"
 QUIET = 0.1  # latency is reported only when other processes used less than this share of the CPU
 ALPHA = 0.05  # an exploratory difference is shown when its Holm-adjusted p is below this
 GOAL_AGAINST = {  # goal key (ChannelStudyResult.goal_map) -> what it is measured against
-    "experts": "the seven per-combination experts, at their total training compute, at the first budget at which "
-    "flex and every expert have converged (the budget curve)",
+    "experts": "the seven per-combination experts, at their total training compute",
     "experts_equal_steps": "the same experts, with flex trained at one expert's compute (`flex_equal_steps`)",
     "generated": "flex's own static part (`replicate`, as built and with fc1 widened to flex's parameter count), "
     "same schedule",
@@ -458,7 +457,8 @@ def summary_markdown(res: ChannelStudyResult) -> str:
     """The notebook's Summary: the answer, what it is measured against and on what budget, the main
     limit (lines 3-5), then each goal's verdict and the headline accuracies."""
     goals = _goals(res)
-    against = [GOAL_AGAINST[k] + f" (goal {i})" for i, k in enumerate(goals, 1)]
+    curve = {"experts": f", at {res.goal_budget().epochs} epochs (the budget curve)"} if res.at_budget else {}
+    against = [GOAL_AGAINST[k] + curve.get(k, "") + f" (goal {i})" for i, k in enumerate(goals, 1)]
     epochs = _epochs(res)
     tpc = res.train_per_class
     seen = res.training_images_seen()
