@@ -28,6 +28,9 @@ class TrainConfig:
     warmup_epochs: float = 0.0  # linear warm-up for "cosine"
     label_smoothing: float = 0.0
     ema_decay: float = 0.0  # > 0: validate, keep and return an exponential moving average of the weights
+    # in-place distillation on a joint batch (hwlib.train.joint_loss): the views after the first (RGB) learn
+    # from the first view's detached predictions with this weight, from the labels with 1 - weight
+    distill: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,6 +155,8 @@ PUBLISHED_CHANNEL_MODELS: tuple[str, ...] = (  # notebook 01's models in the pub
     "replicate_wide",
     "template_mixing",
     "target_param",
+    "flex_distill",
+    "flex_subset_affine",
     "flex_equal_steps",
     "flex_no_residual",
     "flex_no_context",

@@ -26,8 +26,8 @@ Three layers, one per mode (:func:`flex_conv2d` builds the one a mode names):
   channel: the generated part is a residual computed from the channel's content, its identity,
   the set of channels given and the channel's statistics.
 
-All three run the whole batch as one grouped convolution (groups = B, no Python loop over
-samples or channels; :func:`batched_conv`), and a sample's output never depends on the other
+All three run the whole batch as one batched matrix product (no Python loop over samples or
+channels; :func:`batched_conv`), and a sample's output never depends on the other
 samples in the batch. ``channel_ids`` (forward, :meth:`~FlexConvBase.generate_kernels`,
 :meth:`~FlexConvBase.trace`) is always the list of ids of the C input channels (e.g. [0, 2] for R
 and B; default 0..C-1); ``known_channels`` (constructors) is always the size of the identity table.
@@ -67,28 +67,33 @@ def resolve_channel_ids(channel_ids, c: int, device: torch.device, who: str) -> 
 
 
 def batched_conv(x: torch.Tensor, kernels: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """Each sample convolved with its own kernels, the batch as the groups of one convolution.
+    """Each sample convolved with its own kernels, the whole batch as one batched matrix product.
 
-    x: (B, C, H, W); kernels: (B, out, C, k, k); bias: (out,) or None -> (B, out, H, W), 'same' padding.
+    x: (B, C, H, W); kernels: (B, out, C, k, k); bias: (out,) or None -> (B, out, H, W), 'same' padding
+    (as F.conv2d's: for an even k the extra row and column are padded after).
+
+    The k*k shifted copies of x (im2col) are built by slicing the padded batch, and each sample's
+    (out, C*k*k) kernels multiply its own (C*k*k, H*W) columns. On 2 CPU cores (fwd+bwd, B = 64, C = 3,
+    32 px) this made the `flex` network's training step about 1.9x faster than the grouped convolution
+    (groups = B) it replaced, whose backward converted memory formats; F.unfold was slower on
+    channels_last input.
     """
     b, c, h, w = x.shape
     out, k = kernels.shape[1], kernels.shape[-1]
-    weight = kernels.reshape(b * out, c, k, k)  # (B*out, C, k, k): group b holds sample b's kernels
-    # channels_last: oneDNN's grouped convolution is 1.6x faster so on the CPU (measured, B=32, 128 px)
-    y = F.conv2d(
-        x.reshape(1, b * c, h, w).contiguous(memory_format=torch.channels_last),  # (1, B*C, H, W)
-        weight.contiguous(memory_format=torch.channels_last),
-        bias=None if bias is None else bias.repeat(b),  # (B*out,)
-        padding="same",
-        groups=b,
-    )  # (1, B*out, H, W)
-    return y.reshape(b, out, h, w)
+    p = (k - 1) // 2
+    xp = F.pad(x.contiguous(), (p, k - 1 - p, p, k - 1 - p))  # (B, C, H+k-1, W+k-1): 'same' padding
+    cols = torch.stack([xp[:, :, i : i + h, j : j + w] for i in range(k) for j in range(k)], dim=2)  # (B, C, k*k, H, W)
+    cols = cols.reshape(b, c * k * k, h * w)  # (B, C*k*k, H*W), rows in (c, i, j) order as the kernels
+    kern = kernels.reshape(b, out, c * k * k)  # (B, out, C*k*k)
+    y = torch.bmm(kern, cols) if bias is None else torch.baddbmm(bias.view(1, -1, 1).expand(b, -1, h * w), kern, cols)
+    return y.view(b, out, h, w).contiguous(memory_format=torch.channels_last)  # as the network runs
 
 
 class FlexConvBase(nn.Module):
-    """What the three FlexConv layers share: argument checks, forward as one grouped convolution of
-    the generated kernels, and the :meth:`trace` diagnostic. A subclass defines :meth:`channel_features`
-    (each channel's feature maps), :meth:`pool_features` and :meth:`generate_kernels`."""
+    """What the three FlexConv layers share: argument checks, forward as one batched product of
+    the generated kernels with the image (:func:`batched_conv`), and the :meth:`trace` diagnostic. A
+    subclass defines :meth:`channel_features` (each channel's feature maps), :meth:`pool_features` and
+    :meth:`generate_kernels`."""
 
     mode: ClassVar[FlexMode]
     takes_channel_ids: ClassVar[bool] = True  # forward(x, channel_ids): the id of each input channel

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .channel_layers import AdaptiveFirst, channel_adaptive
-from .flexconv import FlexMode, flex_conv2d
+from .flexconv import FlexMode, flex_conv2d, resolve_channel_ids
 from .image_checks import check_images
 
 
@@ -29,6 +29,36 @@ def small_cnn_map_size(image_size: int) -> int:
     return s
 
 
+class SubsetAffine(nn.Module):
+    """A scale and shift per channel subset (Reza et al., arXiv 2310.03986; slimmable networks'
+    private normalisation): y = x * scale[s] + shift[s] per output map, s the subset of the known
+    channels present (a bitmask of their ids: R = 1, G = 2, B = 4, RGB = 7; ids >= known_channels are
+    not counted). Starts at scale 1, shift 0: the identity.
+
+    Args:
+        known_channels: ``K``, channels with a bit (2^K rows).
+        width: maps the scale and shift apply to.
+    """
+
+    def __init__(self, *, known_channels: int, width: int):
+        super().__init__()
+        if known_channels < 1:
+            raise ValueError(f"SubsetAffine needs known_channels >= 1, got {known_channels}")
+        self.known_channels = known_channels
+        self.scale = nn.Parameter(torch.ones(2**known_channels, width))
+        self.shift = nn.Parameter(torch.zeros(2**known_channels, width))
+
+    def row(self, channel_ids, c: int, device: torch.device) -> torch.Tensor:
+        """() long: the subset's row, from the ids of the C input channels (default 0..C-1)."""
+        ids = resolve_channel_ids(channel_ids, c, device, type(self).__name__)
+        known = ids[ids < self.known_channels]
+        return (2 ** known.unique()).sum()
+
+    def forward(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """x: (N, width, H, W); rows: (N,) each sample's subset row -> (N, width, H, W)."""
+        return x * self.scale[rows][:, :, None, None] + self.shift[rows][:, :, None, None]
+
+
 class SmallCNN(nn.Module):
     """Shared body of :func:`flex_cnn` and :func:`cnn3` (the original report's ``Question1_CNN``).
 
@@ -39,6 +69,8 @@ class SmallCNN(nn.Module):
     128), fc2 (-> classes), ReLU after each. With ``adaptive_head`` the last map is average-pooled
     to the s x s the network was built for, so any input size works (s = 14 at 128 px, the
     original's 32*14*14 = 6272).
+    ``subset_affine`` = K > 0 adds a :class:`SubsetAffine` after the first layer and after conv1 (before
+    their ReLU), told the subset by the channel ids.
     """
 
     def __init__(
@@ -51,6 +83,7 @@ class SmallCNN(nn.Module):
         image_size: int,
         adaptive_head: bool,
         hidden: int = 128,
+        subset_affine: int = 0,
     ):
         super().__init__()
         self.first_name = first_name
@@ -62,6 +95,8 @@ class SmallCNN(nn.Module):
         self.head_pool: nn.Module = nn.AdaptiveAvgPool2d(s) if adaptive_head else nn.Identity()
         self.fc1 = nn.Linear(32 * s * s, hidden)
         self.fc2 = nn.Linear(hidden, num_classes)
+        self.affine0 = SubsetAffine(known_channels=subset_affine, width=first_out) if subset_affine else None
+        self.affine1 = SubsetAffine(known_channels=subset_affine, width=32) if subset_affine else None
 
     @property
     def first_layer(self) -> nn.Module:
@@ -78,12 +113,37 @@ class SmallCNN(nn.Module):
     def forward(self, x: torch.Tensor, channel_ids=None) -> torch.Tensor:
         """x: (B, C, H, W); channel_ids: for a first layer that takes them (FlexConv, channel-adaptive),
         the id of each input channel (e.g. [0, 2] for R and B), default 0..C-1; a Conv2d ignores them."""
+        return self.body(*self.stem(x, channel_ids))
+
+    def forward_views(self, views) -> torch.Tensor:
+        """The logits of every view of a joint batch, concatenated in order (V*B, classes): each view
+        (a tensor, or (tensor, channel ids)) through the first layer on its own, then the rest of the
+        network once over all of them. No later layer mixes samples, so this equals running the
+        views one by one, at one body call instead of V (measured on 2 CPU cores: the joint step of
+        `flex` about 1.7x faster)."""
+        maps, rows = zip(*(self.stem(*v) if isinstance(v, tuple) else self.stem(v) for v in views), strict=True)
+        return self.body(torch.cat(maps), None if self.affine1 is None else torch.cat(rows))
+
+    def stem(self, x: torch.Tensor, channel_ids=None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, C, H, W) -> (B, 16, S/2, S/2): the first layer (with its subset scale and shift), its
+        ReLU and max-pool; and each sample's subset row (B,) where the network has SubsetAffine, else None."""
         first = self.first_layer
         check_images(x, who=type(self).__name__ + f"({self.first_name})", in_channels=self.fixed_in_channels)
-        x = first(x, channel_ids) if getattr(first, "takes_channel_ids", False) else first(x)  # (B, 16, S, S)
-        x = self.pool(F.relu(x))  # (B, 16, S/2, S/2)
-        x = self.pool(F.relu(self.conv1(x)))  # (B, 32, ., .)
-        x = self.pool(F.relu(self.conv2(x)))  # (B, 32, s', s')
+        h = first(x, channel_ids) if getattr(first, "takes_channel_ids", False) else first(x)  # (B, 16, S, S)
+        rows = None
+        if self.affine0 is not None:
+            rows = self.affine0.row(channel_ids, x.shape[1], x.device).expand(len(x))  # (B,)
+            h = self.affine0(h, rows)
+        return F.relu(self.pool(h)), rows  # (B, 16, S/2, S/2); ReLU after the pool: the same values, on 4x fewer
+
+    def body(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 16, S/2, S/2) -> (B, classes) logits: everything after the first layer's pool; rows:
+        each sample's subset row where the network has SubsetAffine."""
+        x = self.conv1(x)  # (B, 32, ., .)
+        if self.affine1 is not None:
+            x = self.affine1(x, rows)
+        x = F.relu(self.pool(x))
+        x = F.relu(self.pool(self.conv2(x)))  # (B, 32, s', s')
         x = self.head_pool(x).flatten(1)  # (B, 32*s*s)
         return self.fc2(F.relu(self.fc1(x)))  # (B, classes)
 
@@ -98,12 +158,16 @@ def flex_cnn(
     features: int = 4,
     known_channels: int = 0,
     ablate: tuple[str, ...] = (),
+    subset_affine: bool = False,
 ) -> SmallCNN:
     """The original report's FlexConv network. ``mode="original"`` with image_size=128 is its Question1_CNN
     exactly (state_dict keys included) and takes only image_size inputs; ``mode="pooled"`` and
     ``mode="hybrid"`` take any channel count and any size >= 22 px; ``known_channels=3`` adds the R, G, B
     identity table (hybrid mode needs it; original mode takes none). ablate: hybrid parts switched
-    off (:data:`hwlib.flexconv.ABLATABLE`)."""
+    off (:data:`hwlib.flexconv.ABLATABLE`); subset_affine: a scale and shift per subset of the
+    known channels after the first layer and conv1 (:class:`SubsetAffine`; needs known_channels)."""
+    if subset_affine and not known_channels:
+        raise ValueError("subset_affine needs known_channels >= 1 (the subsets are of the known channels)")
     layer = flex_conv2d(
         mode=mode,
         out_channels=out_channels,
@@ -121,6 +185,7 @@ def flex_cnn(
         num_classes=num_classes,
         image_size=image_size,
         adaptive_head=mode != "original",
+        subset_affine=known_channels if subset_affine else 0,
     )
 
 

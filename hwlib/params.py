@@ -180,8 +180,9 @@ def flexconv_grouped_macs(out_channels: int, in_channels: int, kernel_size: int,
 def measure(model: nn.Module, input_size: tuple[int, ...]) -> Measured:
     """Parameters and multiply-adds for one image of `input_size` (C, H, W), by torchinfo.
 
-    torchinfo counts modules only; a FlexConv layer applies its generated kernels with the functional
-    conv2d, so those multiply-adds are added here from each FlexConv layer's actual input shape.
+    torchinfo counts modules only; a FlexConv layer applies its generated kernels with a batched
+    matrix product (:func:`hwlib.flexconv.batched_conv`), so those multiply-adds are added here from
+    each FlexConv layer's actual input shape.
     """
     extra: list[int] = []
 

@@ -104,7 +104,8 @@ def forward(model: nn.Module, x) -> torch.Tensor:
     """model(x), or model(x, channels) for a batch that carries channel identities; for a joint
     batch (:class:`~hwlib.data.loader.Views`) the logits of every view, concatenated (7B, classes)."""
     if isinstance(x, Views):
-        return torch.cat([forward(model, v) for v in x])
+        joint = getattr(model, "forward_views", None)  # one call over every view (hwlib.models.SmallCNN)
+        return joint(x) if joint is not None else torch.cat([forward(model, v) for v in x])
     return model(*x) if isinstance(x, tuple) else model(x)
 
 
@@ -294,11 +295,28 @@ def train_step(state: TrainingState, x, y: torch.Tensor) -> tuple[torch.Tensor, 
     return loss.detach(), out.detach()
 
 
+def joint_loss(criterion: nn.Module, out: torch.Tensor, y: torch.Tensor, *, views: int, distill: float) -> torch.Tensor:
+    """The training loss of V views of one batch (logits out: (V*B, classes), views in order, the
+    first the largest, RGB) with in-place distillation (slimmable networks, Yu et al. 2019): the first
+    view learns from the labels; each other view from the first view's detached predictions with
+    weight `distill` (soft cross-entropy) and from the labels with 1 - distill; averaged over the V*B
+    predictions as the plain loss is. distill 0 or one view: criterion(out, y)."""
+    if not distill or views < 2:
+        return criterion(out, y)
+    b = len(y) // views
+    teacher, students = out[:b], out[b:]  # (B, classes), ((V-1)*B, classes)
+    soft_targets = teacher.detach().softmax(1).repeat(views - 1, 1)  # ((V-1)*B, classes)
+    soft = -(soft_targets * students.log_softmax(1)).sum(1).mean()
+    hard = criterion(students, y[b:])
+    return (criterion(teacher, y[:b]) + (views - 1) * (distill * soft + (1 - distill) * hard)) / views
+
+
 def _forward_backward(state: TrainingState, model: nn.Module, x, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward, loss and gradients (set afresh); (loss, logits) on the device."""
     with autocast_for(state.device):
         out = forward(model, x)
-        loss = state.criterion(out.float(), y)
+        views = len(x) if isinstance(x, Views) else 1
+        loss = joint_loss(state.criterion, out.float(), y, views=views, distill=state.config.distill)
     state.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     return loss, out
@@ -490,6 +508,7 @@ __all__ = [
     "fit",
     "forward",
     "history_best",
+    "joint_loss",
     "load_checkpoint",
     "make_optimizer",
     "predict",

@@ -266,3 +266,17 @@ def test_context_and_stats_switches_remove_their_inputs():
         flex_conv2d(mode="hybrid", out_channels=4, known_channels=3, ablate=("colour",))
     with pytest.raises(ValueError, match="ablate"):
         flex_conv2d(mode="pooled", out_channels=4, ablate=("stats",))
+
+
+@pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel")
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+def test_batched_conv_equals_each_sample_convolved_with_its_own_kernels(k):
+    from hwlib.flexconv import batched_conv
+
+    torch.manual_seed(0)
+    x, kernels, bias = torch.randn(3, 2, 7, 6), torch.randn(3, 4, 2, k, k), torch.randn(4)
+    want = torch.cat([nn.functional.conv2d(x[i : i + 1], kernels[i], bias, padding="same") for i in range(3)])
+    got = batched_conv(x, kernels, bias)
+    assert got.shape == (3, 4, 7, 6)
+    assert torch.allclose(got, want, atol=1e-5)
+    assert torch.allclose(batched_conv(x, kernels, None), want - bias.view(1, -1, 1, 1), atol=1e-5)

@@ -126,3 +126,34 @@ def test_dense_layer_is_one_conv_bn_relu_and_keeps_the_state_dict_keys():
     assert DenseLayer(8, 4, concat=False)(torch.rand(2, 8, 6, 6)).shape == (2, 4, 6, 6)
     keys = set(dense4(num_classes=10, growth_rate=8, init_channels=8).state_dict())
     assert {"features.0.0.conv.weight", "features.0.0.bn.weight", "features.1.conv.weight"} <= keys
+
+
+@pytest.mark.parametrize("subset_affine", [False, True])
+def test_forward_views_equals_each_view_on_its_own(subset_affine):
+    from hwlib.data.loader import Views
+
+    torch.manual_seed(0)
+    m = flex_cnn(num_classes=5, image_size=32, mode="hybrid", known_channels=3, subset_affine=subset_affine).eval()
+    if subset_affine:  # away from the identity it starts at, so that each subset's own row shows
+        with torch.no_grad():
+            for a in (m.affine0, m.affine1):
+                a.scale.uniform_(0.5, 1.5)
+                a.shift.normal_()
+    x = torch.rand(4, 3, 32, 32)
+    views = Views((x[:, channel_indices(c)], torch.tensor(channel_indices(c))) for c in COMBOS)
+    with torch.no_grad():
+        one_by_one = torch.cat([m(*v) for v in views])
+        assert torch.allclose(m.forward_views(views), one_by_one, atol=1e-5)
+        assert not torch.allclose(one_by_one[:4], one_by_one[4:8])  # RGB and RG differ
+
+
+def test_subset_affine_rows_are_bitmasks_of_the_known_channels_and_start_as_identity():
+    from hwlib.models import SubsetAffine
+
+    a = SubsetAffine(known_channels=3, width=2)
+    rows = {ids: int(a.row(list(ids), len(ids), torch.device("cpu"))) for ids in [(0, 1, 2), (0, 2), (1,), (0, 5)]}
+    assert rows == {(0, 1, 2): 7, (0, 2): 5, (1,): 2, (0, 5): 1}  # id 5 is not a known channel
+    x = torch.randn(3, 2, 4, 4)
+    assert torch.equal(a(x, torch.tensor([7, 5, 0])), x)
+    with pytest.raises(ValueError, match="known_channels"):
+        flex_cnn(mode="pooled", subset_affine=True)

@@ -338,3 +338,23 @@ def test_fit_makes_batches_on_the_training_device(make_split):
         log=lambda s: None,
     )
     assert seen == [torch.device("cpu"), torch.device("cpu")] and loose.device is None
+
+
+def test_joint_loss_distills_the_partial_views_from_the_detached_first_view():
+    from hwlib.train import joint_loss
+
+    torch.manual_seed(0)
+    ce = torch.nn.CrossEntropyLoss()
+    out = torch.randn(3 * 4, 5, requires_grad=True)  # 3 views of 4 images
+    y = torch.randint(0, 5, (4,)).repeat(3)
+    assert torch.equal(joint_loss(ce, out, y, views=3, distill=0.0), ce(out, y))
+    assert torch.equal(joint_loss(ce, out, y, views=1, distill=1.0), ce(out, y))
+    loss = joint_loss(ce, out, y, views=3, distill=1.0)
+    soft = torch.nn.functional.softmax(out[:4].detach(), 1).repeat(2, 1)
+    want = (ce(out[:4], y[:4]) + 2 * -(soft * out[4:].log_softmax(1)).sum(1).mean()) / 3
+    assert torch.allclose(loss, want)
+    loss.backward()  # the first view's gradient comes from its labels only (the soft targets are detached)
+    first = out.grad[:4].clone()
+    out.grad = None
+    (ce(out[:4], y[:4]) / 3).backward()
+    assert torch.allclose(first, out.grad[:4])

@@ -38,7 +38,8 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "p", "h", "<", ">", "d", "H",
 CHANNEL_MODEL_ORDER: tuple[str, ...] = (
     "flex", "flex_equal_steps", "experts", "replicate", "replicate_wide", "template_mixing", "target_param",
     "grey_mean", "cnn3_zero_fill", "flex_5ch", "flex_no_residual", "flex_no_context", "flex_no_stats",
-    "flex_no_redistribution", "expert_RGB", "expert_RG", "expert_GB", "expert_RB", "expert_R", "expert_G", "expert_B",
+    "flex_no_redistribution", "flex_distill", "flex_subset_affine", "expert_RGB", "expert_RG", "expert_GB",
+    "expert_RB", "expert_R", "expert_G", "expert_B",
 )  # fmt: skip
 
 
@@ -442,7 +443,7 @@ def plot_flexconv_flow(
     if hybrid:
         share = float(t["residual"].norm() / t["static"].norm().clamp_min(1e-12))
         lines.append(f"size of the residual generated from this image, relative to the static kernels: {share:.2f}")
-    lines.append("one grouped convolution applies the kernels and adds the channels' results into each output map")
+    lines.append("one per-image convolution applies the kernels and adds the channels' results into each output map")
     fig.suptitle("\n".join(lines), fontsize=10)
     return fig
 

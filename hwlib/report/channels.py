@@ -27,6 +27,7 @@ from ..studies.channels import (
     EQUAL_STEPS,
     EXPERTS,
     JOINT_CONTROLS,
+    JOINT_OPTIONS,
     MEAN7,
     SCHEDULES,
     ChannelStudyResult,
@@ -676,6 +677,7 @@ def findings_markdown(res: ChannelStudyResult) -> str:
             )
             + " (positive: the part helps; unadjusted intervals, the exploratory table's Holm p decides what is shown)."
         )
+    lines += _joint_aid_lines(res)
     lines += _generated_synthesis(res, goals)
     if EXPERTS in res.correct and "cnn3_zero_fill" in res.correct:
         pairs = zip(res.correct[EXPERTS]["RGB"], res.correct["cnn3_zero_fill"]["RGB"])
@@ -774,6 +776,29 @@ def findings_markdown(res: ChannelStudyResult) -> str:
             f"{res.costs[EXPERTS].params:,} in all."
         )
     return "\n".join(lines)
+
+
+def _joint_aid_lines(res: ChannelStudyResult) -> list[str]:
+    """One line on the two aids to joint training the literature proposes (JOINT_OPTIONS: in-place
+    distillation, a scale and shift per channel subset), each added to flex on its own: its difference
+    from flex on the mean of seven and its widest gap to the experts, at the study's epochs."""
+    aids = [v.name for v in JOINT_OPTIONS if v.name in res.correct]
+    if not aids or MAIN not in res.correct:
+        return []
+    parts = []
+    for aid in aids:
+        text = f"{aid} minus flex {interval_text(res.diff(aid, MAIN, MEAN7), points=True)}"
+        if EXPERTS in res.correct:
+            gaps = {c: res.diff(aid, EXPERTS, c) for c in COMBOS}
+            worst = min(gaps, key=lambda c: gaps[c].estimate)
+            text += f", its widest gap to the experts on {worst}: {interval_text(gaps[worst], points=True)}"
+        parts.append(text)
+    return [
+        f"- Aids to joint training, each added to flex on its own (same joint schedule and compute, "
+        f"{_epochs(res)} epochs; mean of seven): "
+        + "; ".join(parts)
+        + " (unadjusted intervals; the exploratory table's Holm p decides what is shown)."
+    ]
 
 
 def _moved(row: dict) -> str:

@@ -159,8 +159,8 @@ def limitations_markdown(res: ParamStudyResult) -> str:
             "count and the multiply-adds with the image area, so a run at another setting has other numbers (the "
             "Dense4 vs ResNet34 notebook prints its own).",
             "- **What is counted**: multiply-adds of a single forward pass per image (torchinfo's modules, plus "
-            "FlexConv's functional grouped convolution added by a hook); the backward pass, the optimizer and data "
-            "loading are not counted.",
+            "FlexConv's per-image convolution of its generated kernels added by a hook); the backward pass, the "
+            "optimizer and data loading are not counted.",
         ]
     )
 

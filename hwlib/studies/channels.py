@@ -71,6 +71,8 @@ class Variant:
     first: AdaptiveFirst | None = None  # adaptive: which channel-adaptive first layer
     match_params: bool = False  # adaptive: fc1 widened to the main model's parameter count
     channels: int = 3  # input channels it is trained on: 3 (R, G, B) or 5 (+ L, E of hwlib.data.derived)
+    distill: float = 0.0  # joint: in-place distillation weight (TrainConfig.distill, hwlib.train.joint_loss)
+    subset_affine: bool = False  # flex: a scale and shift per channel subset (hwlib.models.SubsetAffine)
 
     @property
     def train_combo(self) -> str:
@@ -92,6 +94,7 @@ class Variant:
                 mode=self.mode,
                 known_channels=self.known_channels if self.mode != "original" else 0,
                 ablate=self.ablate,
+                subset_affine=self.subset_affine,
             )
         if self.kind == "adaptive":
             if self.first is None:
@@ -156,6 +159,23 @@ JOINT_CONTROLS: tuple[Variant, ...] = (
         first="target_param",
         schedule="joint",
         what="TargetParam: a private first layer per channel combination, shared body",
+    ),
+)
+JOINT_OPTIONS: tuple[Variant, ...] = (  # the literature's two aids to joint training, each on its own
+    Variant(
+        name="flex_distill",
+        kind="flex",
+        schedule="joint",
+        distill=1.0,
+        what="flex with in-place distillation: the six partial views learn from the RGB view's predictions "
+        "(slimmable networks)",
+    ),
+    Variant(
+        name="flex_subset_affine",
+        kind="flex",
+        schedule="joint",
+        subset_affine=True,
+        what="flex with a scale and shift per channel subset after the first layer and conv1",
     ),
 )
 LAYER_ABLATIONS: tuple[Variant, ...] = (
@@ -226,7 +246,15 @@ EXTRA: tuple[Variant, ...] = (  # the other channel-adaptive layers of the liter
         what="the original report's FlexConv layer (fixed size), channel-subset training",
     ),
 )
-VARIANTS: tuple[Variant, ...] = (MAIN, *JOINT_CONTROLS, *LAYER_ABLATIONS, *BEYOND_RGB, *BASELINES, *EXTRA)
+VARIANTS: tuple[Variant, ...] = (
+    MAIN,
+    *JOINT_CONTROLS,
+    *JOINT_OPTIONS,
+    *LAYER_ABLATIONS,
+    *BEYOND_RGB,
+    *BASELINES,
+    *EXTRA,
+)
 VARIANT_BY_NAME: dict[str, Variant] = {v.name: v for v in VARIANTS}
 EXPERTS = "experts"  # result key: seven 3-layer CNNs, one per combination, each trained and tested on it
 EXPERTS_WHAT = "seven 3-layer CNNs, each trained and tested on its own combination"
@@ -242,7 +270,7 @@ GOAL_BARS = {  # model - other, in accuracy
 STATIC_PART = ("replicate", "replicate_wide")  # flex's static part alone, as built and widened (goal "generated")
 # Beyond the goals, each model against the main model of its schedule (exploratory, Holm-adjusted):
 EXPLORATORY: dict[str, tuple[str, ...]] = {
-    "flex": tuple(v.name for v in JOINT_CONTROLS if v.name not in STATIC_PART),
+    "flex": (*(v.name for v in JOINT_CONTROLS if v.name not in STATIC_PART), *(v.name for v in JOINT_OPTIONS)),
     EQUAL_STEPS: (
         *(v.name for v in LAYER_ABLATIONS if v.name != EQUAL_STEPS),
         *(v.name for v in BEYOND_RGB),
@@ -713,12 +741,14 @@ def run_channel_study(
         longer: bool = False,
         trial_lr: float | None = None,
         channels: int = 3,
+        distill: float = 0.0,
         **view,
     ) -> tuple[SmallCNN, RunResult]:
         """One run at `epochs` (None: the study's), kept in `into` (None: the study's result);
         `longer`: at twice those epochs, for the doubling check only (kept in into.longer);
         `trial_lr`: at that peak rate, for the rate choice only (kept in res.lr_trials); channels 5:
-        on the images with the derived channels L and E appended. A run of the same name trained
+        on the images with the derived channels L and E appended; distill: the in-place distillation
+        weight of a joint schedule. A run of the same name trained
         earlier in the call (the base budget's doubling run is the next budget's first seed) is reused."""
         target = res if into is None else into
         base = config.epochs if epochs is None else epochs
@@ -729,6 +759,8 @@ def run_channel_study(
             run_name, run_config = f"{name}-{run_epochs}ep-seed{seed}", replace(config, epochs=run_epochs)
         else:
             run_name, run_config = f"{name}-seed{seed}", config
+        if distill:
+            run_config = replace(run_config, distill=distill)
         if run_name in done:
             model, run = done[run_name]
         else:
@@ -766,7 +798,9 @@ def run_channel_study(
         return partial(cnn3, num_classes=data.num_classes, image_size=size, in_channels=len(combo))
 
     def view_of(v: Variant) -> dict:
+        """How v is trained and fed (train's keywords past the seed)."""
         return {
+            "distill": v.distill,
             "combo": v.train_combo,
             "val_combo": ALL,
             "zero_fill": v.zero_fill,

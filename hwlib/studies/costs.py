@@ -127,7 +127,7 @@ def measure_cost(
     repeats: int = 0,
     batches: tuple[int, ...] = LATENCY_BATCHES,
 ) -> Cost:
-    """Params and multiply-adds (torchinfo, FlexConv's grouped conv included) and the median latency
+    """Params and multiply-adds (torchinfo, FlexConv's per-image convolution included) and the median latency
     per image at each batch size in `batches` on `device` (none: parameters and multiply-adds only)."""
     m = measure(model, input_shape)
     latency, busy = {}, []
