@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -47,6 +49,8 @@ class SubsetAffine(nn.Module):
         self.known_channels = known_channels
         self.scale = nn.Parameter(torch.ones(2**known_channels, width))
         self.shift = nn.Parameter(torch.zeros(2**known_channels, width))
+        for p in (self.scale, self.shift):  # a norm layer's affine: hwlib.train never decays it
+            p.no_weight_decay = True  # type: ignore[attr-defined]  # a flag on the Parameter object
 
     def row(self, channel_ids, c: int, device: torch.device) -> torch.Tensor:
         """() long: the subset's row, from the ids of the C input channels (default 0..C-1)."""
@@ -56,7 +60,8 @@ class SubsetAffine(nn.Module):
 
     def forward(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         """x: (N, width, H, W); rows: (N,) each sample's subset row -> (N, width, H, W)."""
-        return x * self.scale[rows][:, :, None, None] + self.shift[rows][:, :, None, None]
+        scale, shift = self.scale[rows].to(x.dtype), self.shift[rows].to(x.dtype)  # (N, width) each
+        return x * scale[:, :, None, None] + shift[:, :, None, None]
 
 
 class SmallCNN(nn.Module):
@@ -110,9 +115,15 @@ class SmallCNN(nn.Module):
         first = self.first_layer
         return first.in_channels if isinstance(first, nn.Conv2d) else None
 
+    takes_views: ClassVar[bool] = True  # forward also takes a joint batch's views (hwlib.train.forward)
+
     def forward(self, x: torch.Tensor, channel_ids=None) -> torch.Tensor:
         """x: (B, C, H, W); channel_ids: for a first layer that takes them (FlexConv, channel-adaptive),
-        the id of each input channel (e.g. [0, 2] for R and B), default 0..C-1; a Conv2d ignores them."""
+        the id of each input channel (e.g. [0, 2] for R and B), default 0..C-1; a Conv2d ignores them.
+        x may also be a joint batch's views (a tuple, :class:`hwlib.data.loader.Views`): then
+        :meth:`forward_views`, so that a compiled model (torch.compile) runs it compiled too."""
+        if isinstance(x, tuple):
+            return self.forward_views(x)
         return self.body(*self.stem(x, channel_ids))
 
     def forward_views(self, views) -> torch.Tensor:

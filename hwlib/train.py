@@ -54,8 +54,8 @@ class TrainingDiverged(RuntimeError):
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     decay, no_decay = [], []  # type: ignore[var-annotated]  # lists of parameters; a tuple assignment takes no annotation
     for p in model.parameters():
-        if p.requires_grad:
-            (no_decay if p.ndim <= 1 else decay).append(p)
+        if p.requires_grad:  # vectors (norm weights, biases) and parameters flagged no_weight_decay: not decayed
+            (no_decay if p.ndim <= 1 or getattr(p, "no_weight_decay", False) else decay).append(p)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
@@ -104,8 +104,9 @@ def forward(model: nn.Module, x) -> torch.Tensor:
     """model(x), or model(x, channels) for a batch that carries channel identities; for a joint
     batch (:class:`~hwlib.data.loader.Views`) the logits of every view, concatenated (7B, classes)."""
     if isinstance(x, Views):
-        joint = getattr(model, "forward_views", None)  # one call over every view (hwlib.models.SmallCNN)
-        return joint(x) if joint is not None else torch.cat([forward(model, v) for v in x])
+        if getattr(model, "takes_views", False):  # one call over every view (hwlib.models.SmallCNN); compiled
+            return model(x)  # stays compiled: a torch.compile wrapper passes the attribute through
+        return torch.cat([forward(model, v) for v in x])
     return model(*x) if isinstance(x, tuple) else model(x)
 
 

@@ -358,3 +358,42 @@ def test_joint_loss_distills_the_partial_views_from_the_detached_first_view():
     out.grad = None
     (ce(out[:4], y[:4]) / 3).backward()
     assert torch.allclose(first, out.grad[:4])
+
+
+def test_a_joint_batch_goes_through_the_model_call_so_a_compiled_model_stays_compiled():
+    from hwlib.data.loader import COMBOS, Views, channel_indices
+    from hwlib.models import flex_cnn
+    from hwlib.train import forward
+
+    calls = []
+
+    class Wrapper(torch.nn.Module):  # as torch.compile's OptimizedModule: attributes pass through, calls are its own
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def __getattr__(self, name):
+            try:
+                return super().__getattr__(name)
+            except AttributeError:
+                return getattr(self.inner, name)
+
+        def forward(self, *args):
+            calls.append(len(args))
+            return self.inner(*args)
+
+    m = flex_cnn(num_classes=4, image_size=32, mode="hybrid", known_channels=3)
+    x = torch.rand(2, 3, 32, 32)
+    views = Views((x[:, channel_indices(c)], torch.tensor(channel_indices(c))) for c in COMBOS)
+    out = forward(Wrapper(m), views)
+    assert calls == [1] and out.shape == (7 * 2, 4)
+
+
+def test_subset_scale_and_shift_are_never_weight_decayed():
+    from hwlib.models import flex_cnn
+    from hwlib.train import make_optimizer
+
+    m = flex_cnn(num_classes=4, image_size=32, mode="hybrid", known_channels=3, subset_affine=True)
+    opt = make_optimizer(m, TrainConfig(optimizer="adamw", weight_decay=0.1))
+    decayed = {id(p) for g in opt.param_groups if g["weight_decay"] > 0 for p in g["params"]}
+    assert decayed and not decayed & {id(p) for a in (m.affine0, m.affine1) for p in a.parameters()}
