@@ -106,7 +106,7 @@ def flex_cnn_params(
     features: int = 4,
     known_channels: int = 0,
 ) -> int:
-    """hwlib.models.flex_cnn's parameters (same arguments), in every mode: the FlexConv layer
+    """hwlib.models.flex_cnn's parameters (same arguments, no subset_affine), in every mode: the FlexConv layer
     (:func:`flexconv_params`; original mode at image_size x image_size) plus the 3-layer body."""
     layer = flexconv_params(
         out_channels,
@@ -172,7 +172,7 @@ class Measured:
     macs: int  # multiply-adds per image at the input size
 
 
-def flexconv_grouped_macs(out_channels: int, in_channels: int, kernel_size: int, height: int, width: int) -> int:
+def flexconv_kernel_macs(out_channels: int, in_channels: int, kernel_size: int, height: int, width: int) -> int:
     """Multiply-adds per image of a FlexConv layer's generated-kernel convolution ('same' padding)."""
     return out_channels * in_channels * kernel_size * kernel_size * height * width
 
@@ -188,7 +188,7 @@ def measure(model: nn.Module, input_size: tuple[int, ...]) -> Measured:
 
     def hook(mod: FlexConvBase, args, _out) -> None:
         b, c, h, w = args[0].shape
-        extra.append(flexconv_grouped_macs(mod.out_channels, c, mod.kernel_size, h, w))  # per image (b = 1)
+        extra.append(flexconv_kernel_macs(mod.out_channels, c, mod.kernel_size, h, w))  # per image (b = 1)
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, FlexConvBase)]
     try:

@@ -38,8 +38,8 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "p", "h", "<", ">", "d", "H",
 CHANNEL_MODEL_ORDER: tuple[str, ...] = (
     "flex", "flex_equal_steps", "experts", "replicate", "replicate_wide", "template_mixing", "target_param",
     "grey_mean", "cnn3_zero_fill", "flex_5ch", "flex_no_residual", "flex_no_context", "flex_no_stats",
-    "flex_no_redistribution", "flex_distill", "flex_subset_affine", "expert_RGB", "expert_RG", "expert_GB",
-    "expert_RB", "expert_R", "expert_G", "expert_B",
+    "flex_no_redistribution", "expert_RGB", "expert_RG", "expert_GB", "expert_RB", "expert_R", "expert_G", "expert_B",
+    "flex_distill", "flex_subset_affine",
 )  # fmt: skip
 
 

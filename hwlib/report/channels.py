@@ -780,24 +780,26 @@ def findings_markdown(res: ChannelStudyResult) -> str:
 
 def _joint_aid_lines(res: ChannelStudyResult) -> list[str]:
     """One line on the two aids to joint training the literature proposes (JOINT_OPTIONS: in-place
-    distillation, a scale and shift per channel subset), each added to flex on its own: its difference
-    from flex on the mean of seven and its widest gap to the experts, at the study's epochs."""
+    distillation, a scale and shift per channel subset), each added to flex on its own: the aid minus
+    flex on the mean of seven, and the aid minus the experts on its lowest such combination, at the
+    study's epochs."""
     aids = [v.name for v in JOINT_OPTIONS if v.name in res.correct]
     if not aids or MAIN not in res.correct:
         return []
     parts = []
     for aid in aids:
-        text = f"{aid} minus flex {interval_text(res.diff(aid, MAIN, MEAN7), points=True)}"
+        text = f"{aid} minus flex on the mean of seven {interval_text(res.diff(aid, MAIN, MEAN7), points=True)}"
         if EXPERTS in res.correct:
             gaps = {c: res.diff(aid, EXPERTS, c) for c in COMBOS}
             worst = min(gaps, key=lambda c: gaps[c].estimate)
-            text += f", its widest gap to the experts on {worst}: {interval_text(gaps[worst], points=True)}"
+            text += f", minus the experts on its lowest combination {worst} {interval_text(gaps[worst], points=True)}"
         parts.append(text)
     return [
         f"- Aids to joint training, each added to flex on its own (same joint schedule and compute, "
-        f"{_epochs(res)} epochs; mean of seven): "
+        f"{_epochs(res)} epochs; positive: the aid is ahead): "
         + "; ".join(parts)
-        + " (unadjusted intervals; the exploratory table's Holm p decides what is shown)."
+        + " (unadjusted intervals, the lowest combination chosen after looking; the exploratory table's Holm p "
+        "decides what is shown, flex minus the aid there)."
     ]
 
 

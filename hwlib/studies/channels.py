@@ -74,6 +74,12 @@ class Variant:
     distill: float = 0.0  # joint: in-place distillation weight (TrainConfig.distill, hwlib.train.joint_loss)
     subset_affine: bool = False  # flex: a scale and shift per channel subset (hwlib.models.SubsetAffine)
 
+    def __post_init__(self) -> None:
+        if self.distill and self.schedule != "joint":
+            raise ValueError(f"variant {self.name!r}: distill needs the joint schedule (views to distil between)")
+        if self.subset_affine and self.kind != "flex":
+            raise ValueError(f"variant {self.name!r}: subset_affine is a flex option")
+
     @property
     def train_combo(self) -> str:
         return TRAIN_COMBO[self.schedule]
