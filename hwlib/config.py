@@ -310,7 +310,7 @@ PROFILES: dict[str, Profile] = {
         name="cpu-real",
         note="the published run: real photos on 2 CPU cores, 32 px; notebook 01 with 5 seeds on 300 training "
         "images per class drawn per seed, a cosine schedule from 3e-3, a doubling check and goal 1's budget curve "
-        "(flex and the experts also at 40 epochs, doubled to 80; 177 runs, 97 min of training on 2 idle cores, "
+        "(flex and the experts also at 40 epochs, doubled to 80; 177 runs, 97 min of training on 2 cores, "
         "measured); "
         "notebook 02 with 3 seeds on every training image for the assignment's 10 epochs (the "
         "slower small-image ResNet34 sized to Dense4's training time), strong recipe only, with a budget curve "

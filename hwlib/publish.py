@@ -105,7 +105,7 @@ def results_markdown(results_dir: str | Path) -> str:
         per_class = d.get("train_per_class") or "all"
         lines += [
             f"**FlexConv** ({d['dataset']}, {d['split']} split, profile `{d['profile']}`, {d['image_size']} px, "
-            f"{d['device']}): test accuracy by channels given, mean ± sd over {_seeds(n)}",
+            f"{d['device']}): test accuracy by channels given at {epochs} epochs, mean ± sd over {_seeds(n)}",
             "",
             "| model | " + " | ".join(combos) + " | mean of 7 | params | training passes |",
             "|---|" + "---:|" * (len(combos) + 3),
@@ -132,9 +132,11 @@ def results_markdown(results_dir: str | Path) -> str:
                 + ".",
             ]
         lines += ["", *_goal_lines(d.get("goals", []), points=True)]
+        judged = next((b["epochs"] for b in curve if b["goal_judged_here"] and b["epochs"] != epochs), None)
+        at = f" (goal 1: {judged})" if judged else ""
         lines.append(
             f"- Limits: {d['dataset']} at {d['image_size']} px, {per_class} training images per class drawn per seed, "
-            f"{epochs} epochs, {_seeds(n)}; intervals are 95% over seeds and test images. Training passes: "
+            f"{epochs} epochs{at}, {_seeds(n)}; intervals are 95% over seeds and test images. Training passes: "
             "image-combination passes in training (a joint batch of B images, all seven combinations, counts 7B; "
             "the experts' summed over the seven)."
         )

@@ -247,3 +247,25 @@ def test_without_a_converged_budget_the_curve_says_goal_one_stays_not_shown(res)
     findings = report.findings_markdown(_budget_result(res, sub_converged=False))
     curve = next(line for line in findings.splitlines() if line.startswith("- Budget curve"))
     assert "converged at none of them" in curve and "not shown" in curve
+
+
+def test_aid_line_gives_each_aid_minus_flex_and_its_lowest_combination_against_the_experts():
+    import numpy as np
+
+    res = channel_result()
+    rng = np.random.default_rng(3)
+    res.correct["flex_subset_affine"] = {
+        c: [x ^ (rng.random(len(x)) < 0.05) for x in res.correct["flex"][c]] for c in COMBOS
+    }
+    (line,) = report._joint_aid_lines(res)
+    assert interval_text(res.diff("flex_subset_affine", "flex", report.MEAN7), points=True) in line
+    worst = min(COMBOS, key=lambda c: res.diff("flex_subset_affine", "experts", c).estimate)
+    assert f"{worst} {interval_text(res.diff('flex_subset_affine', 'experts', worst), points=True)}" in line
+    assert "flex_distill" not in line  # an aid not trained is not named
+    assert report._joint_aid_lines(channel_result()) == []
+
+
+def test_zero_fill_choice_line_lists_the_kept_epochs():
+    res = channel_result()
+    (line,) = report._zero_fill_choice_lines(res)
+    assert str([r.best_epoch for r in res.runs["cnn3_zero_fill"]]) in line

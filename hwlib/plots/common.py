@@ -3,6 +3,7 @@ classification figures (samples, confusion matrices, per-class accuracy, misclas
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -85,7 +86,7 @@ def plot_history_bands(
             ax.fill_between(epochs, val.min(0), val.max(0), color=c, alpha=0.2)
             (dashed,) = ax.plot(epochs, train.mean(0), "--", color=c)
             handles.setdefault(f"{model} train", dashed)
-        ax.set_title(panel, fontsize=10)
+        ax.set_title(textwrap.fill(panel, 52), fontsize=10)  # a long title wraps within its panel
         ax.set_xlabel("epoch")
         if len(longest) <= 12:  # epochs are whole numbers: label each one
             ax.set_xticks(longest)
