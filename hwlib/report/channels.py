@@ -786,7 +786,8 @@ def _zero_fill_choice_lines(res: ChannelStudyResult) -> list[str]:
     if "cnn3_zero_fill" not in res.runs or EXPERTS not in res.correct:
         return []
     kept = [r.best_epoch for r in res.runs["cnn3_zero_fill"]]
-    rgb = {m: float(np.mean(res.accuracy_by_seed[m]["RGB"])) for m in ("cnn3_zero_fill", EXPERTS)}
+    acc = res.accuracy_by_seed  # computed once: a property over every model
+    rgb = {m: float(np.mean(acc[m]["RGB"])) for m in ("cnn3_zero_fill", EXPERTS)}
     return [
         "- cnn3_zero_fill keeps its best epoch, as every single model does, on the mean of the seven combinations' "
         f"validation accuracies, six of them zero-filled views it never trained on; the kept epochs per seed are "

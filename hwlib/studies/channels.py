@@ -173,8 +173,8 @@ JOINT_OPTIONS: tuple[Variant, ...] = (  # the literature's two aids to joint tra
         kind="flex",
         schedule="joint",
         distill=1.0,
-        what="flex with in-place distillation: the six partial views learn from the RGB view's predictions "
-        "(slimmable networks)",
+        what="flex with in-place distillation: the six partial views learn only from the RGB view's detached "
+        "predictions (slimmable networks)",
     ),
     Variant(
         name="flex_subset_affine",
